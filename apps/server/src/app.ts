@@ -1,0 +1,60 @@
+import { randomUUID } from "node:crypto";
+import type { Database } from "@tenantry/db";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
+import type { Env } from "./env.js";
+import { registerHealthRoutes } from "./http/health.js";
+import type { Logger } from "./logger.js";
+
+export interface AppDependencies {
+  env: Env;
+  db: Database;
+  logger: Logger;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Builds the HTTP host around an open database. Listening is the caller's job. */
+export async function buildApp({ db, logger }: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new OneLinePerRequest({ requestIdLogLabel: "requestId" }),
+    // genReqId reads x-request-id itself, so a malformed one is replaced rather than echoed.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 64 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+
+  registerHealthRoutes(app, () => db.ping());
+  return app;
+}
+
+/** One log line per request, written when it completes (fastify's default writes two). */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = {
+      method: request.method,
+      url: request.url,
+      statusCode: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+    };
+    if (error) request.log.error({ ...line, err: error }, "request failed");
+    else request.log.info(line, "request");
+  }
+}

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from "fastify";
+
+const READY_TIMEOUT_MS = 2000;
+
+/** Liveness answers while the process runs; readiness asks the database. */
+export function registerHealthRoutes(app: FastifyInstance, ping: () => Promise<void>): void {
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", async (request, reply) => {
+    try {
+      await withTimeout(ping(), READY_TIMEOUT_MS);
+      return { status: "ready" };
+    } catch (error) {
+      request.log.warn({ err: error }, "readiness check failed: the database did not answer");
+      return reply.code(503).send({ status: "unavailable", detail: "The database is not reachable." });
+    }
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

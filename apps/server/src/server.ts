@@ -1,0 +1,56 @@
+import { type Database, type DatabaseTarget, openDatabase, resolveDatabaseTarget } from "@tenantry/db";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "./app.js";
+import type { Env } from "./env.js";
+import type { Logger } from "./logger.js";
+
+export interface RunningServer {
+  app: FastifyInstance;
+  db: Database;
+  /** The address it listens on, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  /** Stops taking requests, lets the ones in flight finish, then closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (and migrates) the database, builds the app and listens. The database
+ * is the one the environment names unless `target` is given (tests).
+ */
+export async function startServer(env: Env, logger: Logger, target?: DatabaseTarget): Promise<RunningServer> {
+  const startedAt = performance.now();
+  const db = await openDatabase(target ?? resolveDatabaseTarget(env), { poolSize: env.databasePoolSize });
+  logger.info(
+    { database: db.description, ms: Math.round(performance.now() - startedAt) },
+    "database open and migrated",
+  );
+  let app: FastifyInstance | undefined;
+  try {
+    app = await buildApp({ env, db, logger });
+    await app.listen({ port: env.port, host: env.host });
+  } catch (error) {
+    await app?.close().catch(() => {});
+    await db.close().catch(() => {});
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : env.port;
+  const host = env.host.includes(":") ? `[${env.host}]` : env.host;
+  const listening = app;
+  let closing: Promise<void> | undefined;
+  return {
+    app: listening,
+    db,
+    url: `http://${host}:${port}`,
+    close() {
+      closing ??= (async () => {
+        try {
+          await listening.close();
+        } finally {
+          await db.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}

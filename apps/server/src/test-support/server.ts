@@ -1,0 +1,33 @@
+import { createTestDatabase, type TestBackend, type TestDatabase } from "@tenantry/db/testing";
+import { type Env, loadEnv } from "../env.js";
+import { createLogger } from "../logger.js";
+import { type RunningServer, startServer } from "../server.js";
+
+export interface TestServer extends RunningServer {
+  testDb: TestDatabase;
+  /** Closes the server and drops its database. */
+  stop(): Promise<void>;
+}
+
+/** A real server on a fresh database, listening on a free loopback port. */
+export async function startTestServer(
+  options: { backend?: TestBackend; env?: Record<string, string> } = {},
+): Promise<TestServer> {
+  const testDb = await createTestDatabase(options.backend);
+  const env: Env = loadEnv({
+    NODE_ENV: "test",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+    ...options.env,
+  });
+  const server = await startServer(env, createLogger(env.logLevel), testDb.target);
+  return {
+    ...server,
+    testDb,
+    async stop() {
+      await server.close();
+      await testDb.drop();
+    },
+  };
+}

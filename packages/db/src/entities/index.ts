@@ -1,0 +1,14 @@
+export { Invitation } from "./Invitation.js";
+export { RoleAssignment } from "./RoleAssignment.js";
+export * from "./roles.js";
+export { Session } from "./Session.js";
+export { Tenant } from "./Tenant.js";
+export { User } from "./User.js";
+
+import { Invitation } from "./Invitation.js";
+import { RoleAssignment } from "./RoleAssignment.js";
+import { Session } from "./Session.js";
+import { Tenant } from "./Tenant.js";
+import { User } from "./User.js";
+
+export const entities = [Tenant, User, RoleAssignment, Invitation, Session];

@@ -1,0 +1,10 @@
+import type { MigrationObject } from "@mikro-orm/core";
+import { Migration20261129000000_init } from "./Migration20261129000000_init.js";
+
+/**
+ * Every migration, in order. Listed statically rather than globbed so that the
+ * bundled server, tsx and vitest all load the same code.
+ */
+export const migrationsList: MigrationObject[] = [
+  { name: "Migration20261129000000_init", class: Migration20261129000000_init },
+];
