@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import fastifyCookie from "@fastify/cookie";
 import type { Database } from "@tenantry/db";
 import Fastify, {
   type FastifyBaseLogger,
@@ -9,18 +10,21 @@ import Fastify, {
 } from "fastify";
 import type { Env } from "./env.js";
 import { registerHealthRoutes } from "./http/health.js";
+import { registerTrpc } from "./http/trpc.js";
 import type { Logger } from "./logger.js";
+import type { AppServices } from "./trpc/context.js";
 
 export interface AppDependencies {
   env: Env;
   db: Database;
   logger: Logger;
+  services: AppServices;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Builds the HTTP host around an open database. Listening is the caller's job. */
-export async function buildApp({ db, logger }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp({ db, logger, services }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new OneLinePerRequest({ requestIdLogLabel: "requestId" }),
@@ -39,7 +43,9 @@ export async function buildApp({ db, logger }: AppDependencies): Promise<Fastify
     reply.header("x-request-id", request.id);
   });
 
+  await app.register(fastifyCookie);
   registerHealthRoutes(app, () => db.ping());
+  await registerTrpc(app, services);
   return app;
 }
 

@@ -24,6 +24,9 @@ const schema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   THROTTLE: z.enum(["on", "off"]).default("on"),
+  APP_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+  INVITATION_EMAIL_HOOK: z.string().trim().min(1).optional(),
+  SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
 });
 
 export type Env = {
@@ -35,6 +38,10 @@ export type Env = {
   databasePoolSize: number | undefined;
   logLevel: z.infer<typeof schema>["LOG_LEVEL"];
   throttle: boolean;
+  /** Where the accept link points: `${appUrl}/accept-invite?token=…`. */
+  appUrl: string;
+  invitationEmailHook: string | undefined;
+  secretKey: string | undefined;
 };
 
 export class InvalidEnvironment extends Error {
@@ -59,5 +66,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     databasePoolSize: env.DATABASE_POOL_SIZE,
     logLevel: env.LOG_LEVEL,
     throttle: env.THROTTLE === "on",
+    appUrl: (env.APP_URL ?? `http://${env.HOST.includes(":") ? `[${env.HOST}]` : env.HOST}:${env.PORT}`).replace(
+      /\/+$/,
+      "",
+    ),
+    invitationEmailHook: env.INVITATION_EMAIL_HOOK,
+    secretKey: env.SECRET_KEY,
   };
 }

@@ -10,6 +10,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       level,
       base: { service: "tenantry" },
       timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { err: serializeError },
       redact: {
         paths: [
           "password",
@@ -31,3 +32,23 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 }
 
 export type { Logger };
+
+/**
+ * Database errors quote the failing statement with its values (password
+ * hashes, token hashes) and the failing row: keep only what identifies them.
+ */
+export function serializeError(error: unknown): Record<string, unknown> {
+  const fields = error as { code?: unknown; constraint?: string; table?: string; column?: string; name?: string };
+  const isDatabaseError = typeof fields.code === "string" && /^[0-9A-Z]{5}$/.test(fields.code);
+  if (isDatabaseError) {
+    return {
+      type: fields.name ?? "DatabaseError",
+      message: "database error (statement and values not logged)",
+      sqlState: fields.code,
+      constraint: fields.constraint,
+      table: fields.table,
+      column: fields.column,
+    };
+  }
+  return pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
+}

@@ -3,10 +3,12 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
 import type { Env } from "./env.js";
 import type { Logger } from "./logger.js";
+import { createServices, type RunningServices, type ServiceOverrides } from "./services.js";
 
 export interface RunningServer {
   app: FastifyInstance;
   db: Database;
+  services: RunningServices;
   /** The address it listens on, e.g. `http://127.0.0.1:3000`. */
   url: string;
   /** Stops taking requests, lets the ones in flight finish, then closes the database. */
@@ -17,7 +19,12 @@ export interface RunningServer {
  * Opens (and migrates) the database, builds the app and listens. The database
  * is the one the environment names unless `target` is given (tests).
  */
-export async function startServer(env: Env, logger: Logger, target?: DatabaseTarget): Promise<RunningServer> {
+export async function startServer(
+  env: Env,
+  logger: Logger,
+  options: { target?: DatabaseTarget; overrides?: ServiceOverrides } = {},
+): Promise<RunningServer> {
+  const { target } = options;
   const startedAt = performance.now();
   const db = await openDatabase(target ?? resolveDatabaseTarget(env), { poolSize: env.databasePoolSize });
   logger.info(
@@ -25,14 +32,19 @@ export async function startServer(env: Env, logger: Logger, target?: DatabaseTar
     "database open and migrated",
   );
   let app: FastifyInstance | undefined;
+  let services: RunningServices | undefined;
   try {
-    app = await buildApp({ env, db, logger });
+    services = await createServices(env, db, logger, options.overrides);
+    app = await buildApp({ env, db, logger, services: services.services });
     await app.listen({ port: env.port, host: env.host });
+    services.start();
   } catch (error) {
     await app?.close().catch(() => {});
+    await services?.stop().catch(() => {});
     await db.close().catch(() => {});
     throw error;
   }
+  const running = services;
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : env.port;
   const host = env.host.includes(":") ? `[${env.host}]` : env.host;
@@ -41,11 +53,13 @@ export async function startServer(env: Env, logger: Logger, target?: DatabaseTar
   return {
     app: listening,
     db,
+    services: running,
     url: `http://${host}:${port}`,
     close() {
       closing ??= (async () => {
         try {
           await listening.close();
+          await running.stop();
         } finally {
           await db.close();
         }

@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { createTestDatabase, type TestBackend, type TestDatabase } from "@tenantry/db/testing";
 import { type Env, loadEnv } from "../env.js";
 import { createLogger } from "../logger.js";
 import { type RunningServer, startServer } from "../server.js";
+import type { ServiceOverrides } from "../services.js";
 
 export interface TestServer extends RunningServer {
   testDb: TestDatabase;
@@ -11,7 +13,7 @@ export interface TestServer extends RunningServer {
 
 /** A real server on a fresh database, listening on a free loopback port. */
 export async function startTestServer(
-  options: { backend?: TestBackend; env?: Record<string, string> } = {},
+  options: { backend?: TestBackend; env?: Record<string, string>; overrides?: ServiceOverrides } = {},
 ): Promise<TestServer> {
   const testDb = await createTestDatabase(options.backend);
   const env: Env = loadEnv({
@@ -21,7 +23,10 @@ export async function startTestServer(
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
     ...options.env,
   });
-  const server = await startServer(env, createLogger(env.logLevel), testDb.target);
+  const server = await startServer(env, createLogger(env.logLevel), {
+    target: testDb.target,
+    overrides: { key: randomBytes(32), ...options.overrides },
+  });
   return {
     ...server,
     testDb,

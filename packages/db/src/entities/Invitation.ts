@@ -30,6 +30,11 @@ export const Invitation = defineEntity({
     expiresAt: p.datetime().columnType("timestamptz"),
     acceptedAt: p.datetime().columnType("timestamptz").nullable(),
     emailDelivery: p.enum([...EMAIL_DELIVERY_STATES]).default("pending"),
+    deliveryAttempts: p.integer().default(0),
+    deliveryNextAttemptAt: p.datetime().columnType("timestamptz").nullable(),
+    deliveryLastError: p.text().nullable(),
+    /** The plain token encrypted with the server key until delivery ends; never the plain token. */
+    deliveryTokenCiphertext: p.text().hidden().lazy().nullable(),
   }),
 });
 export type Invitation = InferEntity<typeof Invitation>;

@@ -1,5 +1,6 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261129000000_init } from "./Migration20261129000000_init.js";
+import { Migration20261129010000_delivery_and_throttle } from "./Migration20261129010000_delivery_and_throttle.js";
 
 /**
  * Every migration, in order. Listed statically rather than globbed so that the
@@ -7,4 +8,5 @@ import { Migration20261129000000_init } from "./Migration20261129000000_init.js"
  */
 export const migrationsList: MigrationObject[] = [
   { name: "Migration20261129000000_init", class: Migration20261129000000_init },
+  { name: "Migration20261129010000_delivery_and_throttle", class: Migration20261129010000_delivery_and_throttle },
 ];

@@ -1,0 +1,21 @@
+import type { EntityManager } from "@tenantry/db";
+import type { Caller } from "./caller.js";
+import type { Clock } from "./clock.js";
+
+/** What the invitation services need of email delivery. */
+export interface InvitationMailbox {
+  /** Encrypts a plain token so it can wait in the database until delivered. */
+  seal(token: string): string;
+  /** Says that new deliveries were committed; delivery happens off the request path. */
+  notify(): void;
+}
+
+/** Everything a domain service works with; it knows nothing of HTTP. */
+export interface ServiceContext {
+  /** The request's own EntityManager fork. */
+  em: EntityManager;
+  clock: Clock;
+  caller: Caller;
+  mailbox: InvitationMailbox;
+  client: { ip: string | null; userAgent: string | null };
+}

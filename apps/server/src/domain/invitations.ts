@@ -1,0 +1,268 @@
+import { createInvitationToken, hashInvitationToken, hashPassword, passwordProblems } from "@tenantry/auth";
+import { type EntityManager, Invitation, newId, type Role, RoleAssignment, User } from "@tenantry/db";
+import type { TenantScope } from "./caller.js";
+import { DAY_MS } from "./clock.js";
+import type { ServiceContext } from "./context.js";
+import { violatedUniqueConstraint } from "./db-errors.js";
+import { FieldErrorCollector, InvalidRequest, NotFound, ValidationFailed } from "./errors.js";
+import { requireTenant } from "./scope.js";
+import {
+  type InvitationStatus,
+  type InvitationView,
+  invitationStatus,
+  invitationView,
+  type UserView,
+  userView,
+} from "./views.js";
+
+export const DEFAULT_INVITATION_DAYS = 7;
+
+const EMAIL_IS_MEMBER = "A user with this email already exists in this tenant.";
+const TOKEN_INVALID = "Invalid or revoked invitation token.";
+const TOKEN_EXPIRED = "This invitation has expired.";
+const TOKEN_ACCEPTED = "This invitation has already been accepted.";
+const REPLACE_ATTEMPTS = 3;
+
+/**
+ * Ends a pending invitation and cancels its email if it has not gone out.
+ * Shared by revoke and by re-invite (which replaces the pending invitation).
+ */
+const REVOKE_PENDING = `update invitations set
+    state = 'revoked',
+    delivery_token_ciphertext = null,
+    delivery_next_attempt_at = null,
+    delivery_last_error = case when email_delivery = 'pending'
+      then 'Cancelled: the invitation was revoked before delivery.' else delivery_last_error end,
+    email_delivery = case when email_delivery = 'pending' then 'failed' else email_delivery end
+  where state = 'pending'`;
+
+export interface InviteInput {
+  email: string;
+  role: Role | null;
+}
+
+/**
+ * Invites an address into the scope's tenant. A pending invitation for the
+ * same address is replaced (revoked) in the same transaction; the database
+ * allows one pending invitation per address, so two concurrent invites
+ * cannot both stay pending. The token is returned here, once.
+ */
+export async function inviteUser(
+  ctx: ServiceContext,
+  scope: TenantScope,
+  input: InviteInput,
+  invitedById: string | null,
+): Promise<InvitationView & { token: string }> {
+  const tenantId = requireTenant(scope);
+  if (await isMember(ctx.em, tenantId, input.email)) throw ValidationFailed.field("email", EMAIL_IS_MEMBER);
+  const { token, tokenHash } = createInvitationToken();
+  const sealed = ctx.mailbox.seal(token);
+  for (let attempt = 1; ; attempt++) {
+    const now = ctx.clock.now();
+    try {
+      const invitation = await ctx.em.transactional(async (em) => {
+        await em
+          .getConnection()
+          .execute(
+            `${REVOKE_PENDING} and tenant_id = ? and lower(email) = lower(?)`,
+            [tenantId, input.email],
+            "run",
+            em.getTransactionContext(),
+          );
+        const created = em.create(Invitation, {
+          id: newId(),
+          tenant: tenantId,
+          email: input.email,
+          role: input.role,
+          tokenHash,
+          state: "pending",
+          invitedBy: invitedById,
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + DEFAULT_INVITATION_DAYS * DAY_MS),
+          acceptedAt: null,
+          emailDelivery: "pending",
+          deliveryAttempts: 0,
+          deliveryNextAttemptAt: now,
+          deliveryTokenCiphertext: sealed,
+        });
+        await em.flush();
+        return created;
+      });
+      ctx.mailbox.notify();
+      return { ...invitationView(invitation, now), token };
+    } catch (error) {
+      // A concurrent invite of the same address committed first: replace it in turn.
+      if (violatedUniqueConstraint(error) === "invitations_one_pending_key" && attempt < REPLACE_ATTEMPTS) continue;
+      throw error;
+    }
+  }
+}
+
+async function isMember(em: EntityManager, tenantId: string, email: string): Promise<boolean> {
+  const rows = await em
+    .getConnection()
+    .execute("select 1 from users where tenant_id = ? and lower(email) = lower(?) limit 1", [tenantId, email]);
+  return rows.length > 0;
+}
+
+export async function listInvitations(
+  ctx: Pick<ServiceContext, "em" | "clock">,
+  scope: TenantScope,
+  filter: { status?: InvitationStatus },
+): Promise<InvitationView[]> {
+  const now = ctx.clock.now();
+  const where: Record<string, unknown> = scope.tenantId ? { tenant: scope.tenantId } : {};
+  switch (filter.status) {
+    case "pending":
+      Object.assign(where, { state: "pending", expiresAt: { $gt: now } });
+      break;
+    case "expired":
+      Object.assign(where, { state: "pending", expiresAt: { $lte: now } });
+      break;
+    case "accepted":
+    case "revoked":
+      where.state = filter.status;
+      break;
+  }
+  const invitations = await ctx.em.find(Invitation, where, { orderBy: { createdAt: "asc", id: "asc" } });
+  return invitations.map((invitation) => invitationView(invitation, now));
+}
+
+async function findInScope(em: EntityManager, scope: TenantScope, id: string): Promise<Invitation> {
+  const invitation = await em.findOne(Invitation, scope.tenantId ? { id, tenant: scope.tenantId } : { id });
+  if (!invitation) throw new NotFound();
+  return invitation;
+}
+
+/** Revoking stops the token at once; revoking a revoked invitation again is a no-op. */
+export async function revokeInvitation(ctx: Pick<ServiceContext, "em">, scope: TenantScope, id: string): Promise<void> {
+  const invitation = await findInScope(ctx.em, scope, id);
+  if (invitation.state === "revoked") return;
+  if (invitation.state === "pending") {
+    const changed = await ctx.em.getConnection().execute(`${REVOKE_PENDING} and id = ?`, [id], "run");
+    if ((changed as { affectedRows?: number }).affectedRows) return;
+    // Accepted between our read and our update.
+  }
+  throw new InvalidRequest("An accepted invitation cannot be revoked.");
+}
+
+/** A pending or expired invitation becomes pending until now + days; the token stays the same. */
+export async function extendInvitation(
+  ctx: Pick<ServiceContext, "em" | "clock">,
+  scope: TenantScope,
+  id: string,
+  days: number,
+): Promise<InvitationView> {
+  const invitation = await findInScope(ctx.em, scope, id);
+  const now = ctx.clock.now();
+  const expiresAt = new Date(now.getTime() + days * DAY_MS);
+  if (invitation.state === "pending") {
+    const changed = await ctx.em.nativeUpdate(Invitation, { id, state: "pending" }, { expiresAt });
+    if (changed === 1) {
+      invitation.expiresAt = expiresAt;
+      return invitationView(invitation, now);
+    }
+  }
+  throw new InvalidRequest("Only a pending or expired invitation can be extended.");
+}
+
+export interface AcceptInput {
+  token: string;
+  password: string;
+  firstName?: string;
+  lastName?: string;
+}
+
+/**
+ * Turns an invitation into a user of its tenant with the invited role. The
+ * invitation is claimed with a conditional update inside the transaction, so
+ * of many concurrent accepts of one token exactly one succeeds.
+ */
+export async function acceptInvitation(
+  ctx: Pick<ServiceContext, "em" | "clock">,
+  input: AcceptInput,
+): Promise<UserView> {
+  const invitation = await ctx.em.findOne(Invitation, { tokenHash: hashInvitationToken(input.token) });
+  assertAcceptable(invitation, ctx.clock.now());
+  const errors = new FieldErrorCollector();
+  errors.add(
+    "password",
+    ...passwordProblems(input.password, {
+      email: invitation.email,
+      firstName: input.firstName,
+      lastName: input.lastName,
+    }),
+  );
+  errors.throwIfAny();
+  const passwordHash = await hashPassword(input.password);
+
+  const now = ctx.clock.now();
+  let user: User;
+  try {
+    const claimed = await ctx.em.transactional(async (em) => {
+      const won = await em.getConnection().execute(
+        `update invitations set state = 'accepted', accepted_at = ?,
+           delivery_token_ciphertext = null, delivery_next_attempt_at = null,
+           delivery_last_error = case when email_delivery = 'pending'
+             then 'Cancelled: the invitation was accepted before delivery.' else delivery_last_error end,
+           email_delivery = case when email_delivery = 'pending' then 'failed' else email_delivery end
+         where id = ? and state = 'pending' and expires_at > ?`,
+        [now, invitation.id, now],
+        "run",
+        em.getTransactionContext(),
+      );
+      if (!(won as { affectedRows?: number }).affectedRows) return null;
+      const created = em.create(User, {
+        id: newId(),
+        tenant: invitation.tenant,
+        email: invitation.email,
+        passwordHash,
+        firstName: input.firstName ?? "",
+        lastName: input.lastName ?? "",
+        isSuperuser: false,
+        dateJoined: now,
+      });
+      if (invitation.role) {
+        em.create(RoleAssignment, {
+          id: newId(),
+          tenant: invitation.tenant,
+          user: created.id,
+          role: invitation.role,
+          grantedBy: invitation.invitedBy ?? null,
+          createdAt: now,
+        });
+      }
+      await em.flush();
+      return created;
+    });
+    if (!claimed) {
+      // Someone else accepted (or revoked) it first: report what it is now.
+      const current = await ctx.em.fork().findOne(Invitation, { id: invitation.id });
+      assertAcceptable(current, now);
+      throw ValidationFailed.field("token", TOKEN_ACCEPTED);
+    }
+    user = claimed;
+  } catch (error) {
+    if (violatedUniqueConstraint(error) === "users_tenant_email_key") {
+      throw ValidationFailed.field("email", EMAIL_IS_MEMBER);
+    }
+    throw error;
+  }
+  return userView({
+    id: user.id,
+    tenantId: user.tenant ?? null,
+    email: user.email,
+    firstName: user.firstName,
+    lastName: user.lastName,
+    isSuperuser: false,
+    dateJoined: user.dateJoined,
+    roles: invitation.role ? [invitation.role] : [],
+  });
+}
+
+function assertAcceptable(invitation: Invitation | null, now: Date): asserts invitation is Invitation {
+  const status = invitation ? invitationStatus(invitation, now) : "revoked";
+  if (status === "revoked") throw ValidationFailed.field("token", TOKEN_INVALID);
+  if (status === "accepted") throw ValidationFailed.field("token", TOKEN_ACCEPTED);
+  if (status === "expired") throw ValidationFailed.field("token", TOKEN_EXPIRED);
+}

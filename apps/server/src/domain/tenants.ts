@@ -1,0 +1,129 @@
+import { hashPassword, passwordProblems } from "@tenantry/auth";
+import { type EntityManager, newId, RoleAssignment, Tenant, User } from "@tenantry/db";
+import type { TenantScope } from "./caller.js";
+import type { ServiceContext } from "./context.js";
+import { violatedUniqueConstraint } from "./db-errors.js";
+import { FieldErrorCollector, NotFound, ValidationFailed } from "./errors.js";
+import { isUuid } from "./ids.js";
+import { type TenantView, tenantView } from "./views.js";
+
+export interface CreateTenantInput {
+  name: string;
+  adminEmail: string;
+  adminPassword: string;
+  adminFirstName?: string;
+  adminLastName?: string;
+}
+
+const SLUG_ATTEMPTS = 5;
+
+/** Self-service sign-up: the tenant, its first user and that user's ADMIN role, all or nothing. */
+export async function createTenant(
+  ctx: Pick<ServiceContext, "em" | "clock">,
+  input: CreateTenantInput,
+): Promise<TenantView & { adminUserId: string }> {
+  const errors = new FieldErrorCollector();
+  errors.add(
+    "adminPassword",
+    ...passwordProblems(input.adminPassword, {
+      email: input.adminEmail,
+      firstName: input.adminFirstName,
+      lastName: input.adminLastName,
+    }),
+  );
+  if (await tenantNameTaken(ctx.em, input.name)) errors.add("name", TENANT_NAME_TAKEN);
+  errors.throwIfAny();
+
+  // Hash before the transaction: no connection is held while Argon2 works.
+  const passwordHash = await hashPassword(input.adminPassword);
+  const base = slugify(input.name);
+  for (let attempt = 1; ; attempt++) {
+    const slug = await freeSlug(ctx.em, base);
+    const now = ctx.clock.now();
+    try {
+      return await ctx.em.transactional(async (em) => {
+        const tenant = em.create(Tenant, {
+          id: newId(),
+          name: input.name,
+          slug,
+          createdAt: now,
+        });
+        const admin = em.create(User, {
+          id: newId(),
+          tenant: tenant.id,
+          email: input.adminEmail,
+          passwordHash,
+          firstName: input.adminFirstName ?? "",
+          lastName: input.adminLastName ?? "",
+          isSuperuser: false,
+          dateJoined: now,
+        });
+        em.create(RoleAssignment, {
+          id: newId(),
+          tenant: tenant.id,
+          user: admin.id,
+          role: "ADMIN",
+          grantedBy: null,
+          createdAt: now,
+        });
+        await em.flush();
+        return { ...tenantView(tenant), adminUserId: admin.id };
+      });
+    } catch (error) {
+      const constraint = violatedUniqueConstraint(error);
+      if (constraint === "tenants_name_lower_key") throw ValidationFailed.field("name", TENANT_NAME_TAKEN);
+      // Another sign-up took the same slug between our look and our insert: look again.
+      if (constraint === "tenants_slug_key" && attempt < SLUG_ATTEMPTS) continue;
+      throw error;
+    }
+  }
+}
+
+const TENANT_NAME_TAKEN = "A tenant with this name already exists.";
+
+async function tenantNameTaken(em: EntityManager, name: string): Promise<boolean> {
+  const rows = await em.getConnection().execute("select 1 from tenants where lower(name) = lower(?) limit 1", [name]);
+  return rows.length > 0;
+}
+
+/** `Acme Café, Inc.` → `acme-cafe-inc`. */
+export function slugify(name: string): string {
+  const slug = name
+    .normalize("NFKD")
+    .replace(/\p{M}+/gu, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 50)
+    .replace(/-+$/, "");
+  return slug || "tenant";
+}
+
+/** The base slug, or the base with the lowest free numeric suffix. */
+async function freeSlug(em: EntityManager, base: string): Promise<string> {
+  const rows = await em
+    .getConnection()
+    .execute<{ slug: string }[]>("select slug from tenants where slug = ? or slug like ?", [base, `${base}-%`]);
+  const taken = new Set(rows.map((row) => row.slug));
+  if (!taken.has(base)) return base;
+  for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
+}
+
+/** A tenant named by id or slug, or null. */
+export async function findTenantByRef(em: EntityManager, ref: string): Promise<Tenant | null> {
+  return em.findOne(Tenant, isUuid(ref) ? { id: ref.toLowerCase() } : { slug: ref.toLowerCase() });
+}
+
+export async function listTenants(ctx: Pick<ServiceContext, "em">, scope: TenantScope): Promise<TenantView[]> {
+  const tenants = await ctx.em.find(Tenant, scope.tenantId ? { id: scope.tenantId } : {}, {
+    orderBy: { createdAt: "asc", id: "asc" },
+  });
+  return tenants.map(tenantView);
+}
+
+/** One tenant by id or slug, if the scope covers it; otherwise "not found", never "forbidden". */
+export async function getTenant(ctx: Pick<ServiceContext, "em">, scope: TenantScope, ref: string): Promise<TenantView> {
+  const tenant = await findTenantByRef(ctx.em, ref);
+  if (!tenant || (scope.tenantId !== null && tenant.id !== scope.tenantId)) throw new NotFound();
+  return tenantView(tenant);
+}

@@ -1,0 +1,68 @@
+import { hashPassword, passwordProblems } from "@tenantry/auth";
+import { newId, User } from "@tenantry/db";
+import type { AuthenticatedCaller } from "./caller.js";
+import type { ServiceContext } from "./context.js";
+import { violatedUniqueConstraint } from "./db-errors.js";
+import { FieldErrorCollector, ValidationFailed } from "./errors.js";
+import { USER_COLUMNS, type UserRow, userRecord } from "./user-records.js";
+import { type UserView, userView } from "./views.js";
+
+export function me(caller: AuthenticatedCaller): UserView {
+  return userView(caller.user);
+}
+
+/** The users of one tenant, each with their roles, in one statement. */
+export async function listUsers(ctx: Pick<ServiceContext, "em">, tenantId: string): Promise<UserView[]> {
+  const rows = await ctx.em
+    .getConnection()
+    .execute<UserRow[]>(`select ${USER_COLUMNS} from users u where u.tenant_id = ? order by u.date_joined, u.id`, [
+      tenantId,
+    ]);
+  return rows.map((row) => userView(userRecord(row)));
+}
+
+export interface CreateSuperuserInput {
+  email: string;
+  password: string;
+  firstName?: string;
+  lastName?: string;
+}
+
+/** Platform staff: a user of no tenant. Only the command line creates them. */
+export async function createSuperuser(
+  ctx: Pick<ServiceContext, "em" | "clock">,
+  input: CreateSuperuserInput,
+): Promise<UserView> {
+  const errors = new FieldErrorCollector();
+  errors.add("password", ...passwordProblems(input.password, input));
+  errors.throwIfAny();
+  const passwordHash = await hashPassword(input.password);
+  const user = ctx.em.create(User, {
+    id: newId(),
+    tenant: null,
+    email: input.email,
+    passwordHash,
+    firstName: input.firstName ?? "",
+    lastName: input.lastName ?? "",
+    isSuperuser: true,
+    dateJoined: ctx.clock.now(),
+  });
+  try {
+    await ctx.em.flush();
+  } catch (error) {
+    if (violatedUniqueConstraint(error) === "users_superuser_email_key") {
+      throw ValidationFailed.field("email", "A superuser with this email already exists.");
+    }
+    throw error;
+  }
+  return userView({
+    id: user.id,
+    tenantId: null,
+    email: user.email,
+    firstName: user.firstName,
+    lastName: user.lastName,
+    isSuperuser: true,
+    dateJoined: user.dateJoined,
+    roles: [],
+  });
+}

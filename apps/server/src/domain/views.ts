@@ -1,0 +1,101 @@
+import type { Invitation, InvitationState, Role, RoleAssignment, Tenant } from "@tenantry/db";
+import type { UserRecord } from "./caller.js";
+
+/** The objects the API returns (camelCase; the REST shim renames them). */
+export interface TenantView {
+  id: string;
+  name: string;
+  slug: string;
+  createdAt: string;
+}
+
+export interface UserView {
+  id: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  tenantId: string | null;
+  roles: Role[];
+  isSuperuser: boolean;
+  dateJoined: string;
+}
+
+export type InvitationStatus = InvitationState | "expired";
+
+export interface InvitationView {
+  id: string;
+  tenantId: string;
+  email: string;
+  role: Role | null;
+  status: InvitationStatus;
+  invitedById: string | null;
+  createdAt: string;
+  expiresAt: string;
+  acceptedAt: string | null;
+  emailDelivery: "pending" | "sent" | "failed";
+}
+
+export interface RoleAssignmentView {
+  id: string;
+  userId: string;
+  role: Role;
+  tenantId: string;
+  grantedById: string | null;
+  createdAt: string;
+}
+
+const ROLE_ORDER: Record<Role, number> = { ADMIN: 0, ANALYST: 1, VIEWER: 2 };
+
+export function sortRoles(roles: Iterable<Role>): Role[] {
+  return [...new Set(roles)].sort((a, b) => ROLE_ORDER[a] - ROLE_ORDER[b]);
+}
+
+export function tenantView(tenant: Pick<Tenant, "id" | "name" | "slug" | "createdAt">): TenantView {
+  return { id: tenant.id, name: tenant.name, slug: tenant.slug, createdAt: tenant.createdAt.toISOString() };
+}
+
+export function userView(user: UserRecord): UserView {
+  return {
+    id: user.id,
+    email: user.email,
+    firstName: user.firstName,
+    lastName: user.lastName,
+    tenantId: user.tenantId,
+    roles: sortRoles(user.roles),
+    isSuperuser: user.isSuperuser,
+    dateJoined: user.dateJoined.toISOString(),
+  };
+}
+
+/** `expired` is not stored: a pending invitation past its expiry reads as expired. */
+export function invitationStatus(invitation: Pick<Invitation, "state" | "expiresAt">, now: Date): InvitationStatus {
+  return invitation.state === "pending" && invitation.expiresAt.getTime() <= now.getTime()
+    ? "expired"
+    : invitation.state;
+}
+
+export function invitationView(invitation: Invitation, now: Date): InvitationView {
+  return {
+    id: invitation.id,
+    tenantId: invitation.tenant,
+    email: invitation.email,
+    role: invitation.role ?? null,
+    status: invitationStatus(invitation, now),
+    invitedById: invitation.invitedBy ?? null,
+    createdAt: invitation.createdAt.toISOString(),
+    expiresAt: invitation.expiresAt.toISOString(),
+    acceptedAt: invitation.acceptedAt ? invitation.acceptedAt.toISOString() : null,
+    emailDelivery: invitation.emailDelivery,
+  };
+}
+
+export function roleAssignmentView(assignment: RoleAssignment): RoleAssignmentView {
+  return {
+    id: assignment.id,
+    userId: assignment.user,
+    role: assignment.role,
+    tenantId: assignment.tenant,
+    grantedById: assignment.grantedBy ?? null,
+    createdAt: assignment.createdAt.toISOString(),
+  };
+}

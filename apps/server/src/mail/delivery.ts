@@ -1,0 +1,206 @@
+import type { MikroORM, Role } from "@tenantry/db";
+import type { Clock } from "../domain/clock.js";
+import type { InvitationMailbox } from "../domain/context.js";
+import type { Logger } from "../logger.js";
+import type { InvitationEmailHook } from "./hook.js";
+import type { Sealer } from "./sealer.js";
+
+export interface DeliveryOptions {
+  orm: MikroORM;
+  hook: InvitationEmailHook;
+  sealer: Sealer;
+  clock: Clock;
+  logger: Logger;
+  /** The accept link is `${acceptUrlBase}?token=…`. */
+  acceptUrlBase: string;
+  /** Delays before each retry; after the last, delivery is `failed`. */
+  retryDelaysMs?: number[];
+  /** How long a claimed delivery is reserved for the process that claimed it. */
+  leaseMs?: number;
+  /** How long one hook call may take. */
+  hookTimeoutMs?: number;
+  pollIntervalMs?: number;
+  batchSize?: number;
+}
+
+/** 5 s, 30 s, 2 min, 10 min, 30 min: six tries over about 43 minutes. */
+export const DEFAULT_RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000];
+
+interface ClaimedRow {
+  id: string;
+  email: string;
+  role: Role | null;
+  expires_at: Date;
+  delivery_attempts: number;
+  delivery_token_ciphertext: string;
+  tenant_id: string;
+  tenant_name: string;
+  tenant_slug: string;
+}
+
+/**
+ * The invitation email outbox. Invitations are committed with delivery
+ * `pending` and the token sealed; this worker claims due deliveries with
+ * `FOR UPDATE SKIP LOCKED` and a lease (so two processes never send one
+ * email twice, and a crashed one's claim comes back), calls the hook outside
+ * any transaction, then records `sent`, or a retry with backoff, or `failed`.
+ * The sealed token is dropped once delivery ends either way.
+ */
+export class InvitationDelivery implements InvitationMailbox {
+  private readonly retryDelaysMs: number[];
+  private readonly leaseMs: number;
+  private readonly hookTimeoutMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly batchSize: number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+
+  constructor(private readonly options: DeliveryOptions) {
+    this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    this.leaseMs = options.leaseMs ?? 120_000;
+    this.hookTimeoutMs = options.hookTimeoutMs ?? 30_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 2_000;
+    this.batchSize = options.batchSize ?? 20;
+  }
+
+  seal(token: string): string {
+    return this.options.sealer.seal(token);
+  }
+
+  /** Runs a pass soon, off the request path; passes never overlap. */
+  notify(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.notify();
+      }
+    });
+  }
+
+  /** Polls for due retries (and for deliveries other processes left behind). */
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.notify(), this.pollIntervalMs);
+    this.timer.unref();
+    this.notify();
+  }
+
+  /** Stops polling and waits for the pass in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (!this.stopped && (await this.runOnce()) === this.batchSize) {
+        // a full batch: there may be more
+      }
+    } catch (error) {
+      this.options.logger.error({ err: error }, "invitation email delivery pass failed");
+    }
+  }
+
+  /** Claims and delivers what is due now; returns how many it handled. */
+  async runOnce(): Promise<number> {
+    const now = this.options.clock.now();
+    const claimed = await this.claim(now);
+    for (const row of claimed) await this.deliver(row);
+    return claimed.length;
+  }
+
+  private claim(now: Date): Promise<ClaimedRow[]> {
+    return this.options.orm.em.getConnection().execute<ClaimedRow[]>(
+      `with due as (
+         select id from invitations
+         where email_delivery = 'pending' and state = 'pending' and delivery_token_ciphertext is not null
+           and delivery_next_attempt_at <= ?
+         order by delivery_next_attempt_at
+         limit ?
+         for update skip locked
+       ), claimed as (
+         update invitations i set delivery_attempts = i.delivery_attempts + 1, delivery_next_attempt_at = ?
+         from due where i.id = due.id
+         returning i.id, i.email, i.role, i.expires_at, i.delivery_attempts, i.delivery_token_ciphertext, i.tenant_id
+       )
+       select claimed.*, t.name as tenant_name, t.slug as tenant_slug
+       from claimed join tenants t on t.id = claimed.tenant_id`,
+      [now, this.batchSize, new Date(now.getTime() + this.leaseMs)],
+    );
+  }
+
+  private async deliver(row: ClaimedRow): Promise<void> {
+    const { logger, sealer, hook, acceptUrlBase } = this.options;
+    const token = sealer.open(row.delivery_token_ciphertext);
+    if (token === null) {
+      await this.finish(row, "failed", "The sealed token cannot be opened: the server key changed.");
+      return;
+    }
+    try {
+      await withTimeout(
+        Promise.resolve(
+          hook({
+            invitationId: row.id,
+            to: row.email,
+            tenant: { id: row.tenant_id, name: row.tenant_name, slug: row.tenant_slug },
+            role: row.role,
+            expiresAt: new Date(row.expires_at).toISOString(),
+            acceptUrl: `${acceptUrlBase}?token=${encodeURIComponent(token)}`,
+            attempt: row.delivery_attempts,
+          }),
+        ),
+        this.hookTimeoutMs,
+      );
+    } catch (error) {
+      // Never keep or log the token, even if the hook's error quotes it.
+      const reason = (error instanceof Error ? error.message : String(error))
+        .split(token)
+        .join("[token]")
+        .slice(0, 500);
+      const delay = this.retryDelaysMs[row.delivery_attempts - 1];
+      if (delay === undefined) {
+        logger.error({ invitationId: row.id, attempts: row.delivery_attempts, reason }, "invitation email failed");
+        await this.finish(row, "failed", reason);
+      } else {
+        logger.warn(
+          { invitationId: row.id, attempts: row.delivery_attempts, reason, retryInMs: delay },
+          "invitation email will be retried",
+        );
+        await this.options.orm.em
+          .getConnection()
+          .execute(
+            "update invitations set delivery_next_attempt_at = ?, delivery_last_error = ? where id = ? and email_delivery = 'pending'",
+            [new Date(this.options.clock.now().getTime() + delay), reason, row.id],
+          );
+      }
+      return;
+    }
+    await this.finish(row, "sent", null);
+  }
+
+  private finish(row: ClaimedRow, outcome: "sent" | "failed", reason: string | null): Promise<unknown> {
+    return this.options.orm.em.getConnection().execute(
+      `update invitations set email_delivery = ?, delivery_last_error = ?,
+         delivery_token_ciphertext = null, delivery_next_attempt_at = null
+       where id = ? and email_delivery = 'pending'`,
+      [outcome, reason, row.id],
+    );
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the hook did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,68 @@
+import type { EntityManager, MikroORM } from "@tenantry/db";
+import type { Caller } from "../domain/caller.js";
+import type { Clock } from "../domain/clock.js";
+import type { InvitationMailbox, ServiceContext } from "../domain/context.js";
+import { resolveCaller } from "../domain/sessions.js";
+import type { Logger } from "../logger.js";
+import type { Throttle } from "../throttle.js";
+
+/** Long-lived pieces every request shares. */
+export interface AppServices {
+  orm: MikroORM;
+  clock: Clock;
+  mailbox: InvitationMailbox;
+  throttle: Throttle;
+  logger: Logger;
+}
+
+/** What a transport knows about one request. */
+export interface RequestInfo {
+  /** The session token from `Authorization` or the `session` cookie. */
+  token: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface Context {
+  services: AppServices;
+  /** This request's own fork: its identity map dies with the request. */
+  em: EntityManager;
+  request: RequestInfo;
+  /** Resolves (once) who is calling; only procedures that need it ask. */
+  resolveCaller(): Promise<Caller>;
+}
+
+export function createContext(services: AppServices, request: RequestInfo): Context {
+  const em = services.orm.em.fork();
+  let caller: Promise<Caller> | undefined;
+  return {
+    services,
+    em,
+    request,
+    resolveCaller() {
+      caller ??= resolveCaller(em, request.token, services.clock.now());
+      return caller;
+    },
+  };
+}
+
+/** The domain's view of a request, once its caller is known. */
+export function serviceContext(ctx: Context & { caller: Caller }): ServiceContext {
+  return {
+    em: ctx.em,
+    clock: ctx.services.clock,
+    caller: ctx.caller,
+    mailbox: ctx.services.mailbox,
+    client: { ip: ctx.request.ip, userAgent: ctx.request.userAgent },
+  };
+}
+
+/** Reads `Authorization: Bearer <token>` (or DRF's `Token <token>`), else the `session` cookie. */
+export function sessionToken(authorization: string | undefined, cookie: string | undefined): string | null {
+  if (authorization) {
+    const match = /^(?:Bearer|Token)\s+(\S+)\s*$/i.exec(authorization);
+    if (match?.[1]) return match[1];
+    if (/^(?:Bearer|Token)\b/i.test(authorization)) return "";
+  }
+  return cookie ? cookie : null;
+}

@@ -1,0 +1,70 @@
+import { TRPCError } from "@trpc/server";
+import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
+import { ZodError } from "zod";
+import {
+  addFieldErrors,
+  type DomainError,
+  type FieldErrors,
+  NON_FIELD,
+  Throttled,
+  Unauthenticated,
+  ValidationFailed,
+} from "../domain/errors.js";
+
+/** The one mapping from domain failures to tRPC errors. */
+const CODES: Record<DomainError["kind"], TRPC_ERROR_CODE_KEY> = {
+  validation: "BAD_REQUEST",
+  invalid: "BAD_REQUEST",
+  unauthenticated: "UNAUTHORIZED",
+  forbidden: "FORBIDDEN",
+  not_found: "NOT_FOUND",
+  throttled: "TOO_MANY_REQUESTS",
+};
+
+export function toTRPCError(error: DomainError): TRPCError {
+  return new TRPCError({ code: CODES[error.kind], message: error.message, cause: error });
+}
+
+/** What every error carries in `data` besides tRPC's own fields. */
+export interface ErrorDetails {
+  /** Messages per input field (camelCase); `nonFieldErrors` for the request as a whole. Empty when none. */
+  fieldErrors: FieldErrors;
+  /** Seconds until a throttled call may be retried. */
+  retryAfter?: number;
+  /** Why authentication failed: no credentials, or credentials that are not valid. */
+  authentication?: "missing" | "invalid";
+}
+
+export function errorDetails(error: TRPCError): ErrorDetails {
+  const cause = error.cause;
+  if (cause instanceof ValidationFailed) return { fieldErrors: cause.fields };
+  if (cause instanceof ZodError) return { fieldErrors: zodFieldErrors(cause) };
+  if (cause instanceof Throttled) return { fieldErrors: {}, retryAfter: cause.retryAfterSeconds };
+  if (cause instanceof Unauthenticated) return { fieldErrors: {}, authentication: cause.reason };
+  return { fieldErrors: {} };
+}
+
+function zodFieldErrors(error: ZodError): FieldErrors {
+  const fields: FieldErrors = {};
+  for (const issue of error.issues) {
+    const [field] = issue.path;
+    if (field === undefined) addFieldErrors(fields, NON_FIELD, wholeInputMessage(issue.input));
+    else addFieldErrors(fields, String(field), issue.message);
+  }
+  return fields;
+}
+
+/** DRF's words for a body that is not an object at all. */
+function wholeInputMessage(input: unknown): string {
+  if (input === undefined || input === null) return "No data provided";
+  const kind = Array.isArray(input) ? "list" : typeof input === "string" ? "str" : typeof input;
+  return `Invalid data. Expected a dictionary, but got ${kind}.`;
+}
+
+/** `email: Enter a valid email address. role: "x" is not a valid choice.` */
+export function describeFieldErrors(fields: FieldErrors): string {
+  const parts = Object.entries(fields).map(([field, messages]) =>
+    field === NON_FIELD ? messages.join(" ") : `${field}: ${messages.join(" ")}`,
+  );
+  return parts.join(" ") || "Invalid input.";
+}

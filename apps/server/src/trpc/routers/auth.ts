@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { login, logout } from "../../domain/sessions.js";
+import { me } from "../../domain/users.js";
+import { THROTTLE_RULES } from "../../throttle.js";
+import { email, loginOutput, password, tenantRef, userOutput } from "../schemas.js";
+import { authedProcedure, publicProcedure, router, throttled } from "../trpc.js";
+
+const loginInput = z.object({ email, password, tenant: tenantRef.optional() });
+
+export const authRouter = router({
+  /** Starts a session; its token is the bearer token and the cookie value. */
+  login: publicProcedure
+    .input(loginInput)
+    .use(
+      throttled([
+        { rule: THROTTLE_RULES.loginPerIp, by: "ip" },
+        { rule: THROTTLE_RULES.loginPerEmail, by: (input) => (input as z.infer<typeof loginInput>).email },
+      ]),
+    )
+    .output(loginOutput)
+    .mutation(({ ctx, input }) => login({ em: ctx.em, clock: ctx.services.clock }, input)),
+
+  /** Ends the calling session only. */
+  logout: authedProcedure.mutation(async ({ ctx }) => {
+    await logout(ctx, ctx.caller.sessionId);
+  }),
+
+  me: authedProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),
+});

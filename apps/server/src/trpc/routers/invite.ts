@@ -1,0 +1,63 @@
+import { z } from "zod";
+import {
+  acceptInvitation,
+  DEFAULT_INVITATION_DAYS,
+  extendInvitation,
+  inviteUser,
+  listInvitations,
+  revokeInvitation,
+} from "../../domain/invitations.js";
+import { THROTTLE_RULES } from "../../throttle.js";
+import { serviceContext } from "../context.js";
+import {
+  createdInvitationOutput,
+  days,
+  email,
+  id,
+  invitationOutput,
+  invitationStatus,
+  optionalText,
+  password,
+  role,
+  token,
+  userOutput,
+} from "../schemas.js";
+import { adminProcedure, publicProcedure, router, throttled } from "../trpc.js";
+
+export const inviteRouter = router({
+  /** Returns the invitation with its token, this once; the email hook is called after commit. */
+  create: adminProcedure
+    .input(z.object({ email, role: role.nullable().optional() }))
+    .output(createdInvitationOutput)
+    .mutation(({ ctx, input }) =>
+      inviteUser(serviceContext(ctx), ctx.scope, { email: input.email, role: input.role ?? null }, ctx.caller.user.id),
+    ),
+
+  list: adminProcedure
+    .input(z.object({ status: invitationStatus.optional() }).default({}))
+    .output(z.array(invitationOutput))
+    .query(({ ctx, input }) => listInvitations({ em: ctx.em, clock: ctx.services.clock }, ctx.scope, input)),
+
+  revoke: adminProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
+    await revokeInvitation(ctx, ctx.scope, input.id);
+  }),
+
+  extend: adminProcedure
+    .input(z.object({ id, days: days.optional() }))
+    .output(invitationOutput)
+    .mutation(({ ctx, input }) =>
+      extendInvitation(
+        { em: ctx.em, clock: ctx.services.clock },
+        ctx.scope,
+        input.id,
+        input.days ?? DEFAULT_INVITATION_DAYS,
+      ),
+    ),
+
+  /** Anyone holding a token; creates the user in the inviting tenant. */
+  accept: publicProcedure
+    .use(throttled([{ rule: THROTTLE_RULES.acceptPerIp, by: "ip" }]))
+    .input(z.object({ token, password, firstName: optionalText(150), lastName: optionalText(150) }))
+    .output(userOutput)
+    .mutation(({ ctx, input }) => acceptInvitation({ em: ctx.em, clock: ctx.services.clock }, input)),
+});

@@ -1,0 +1,23 @@
+import { z } from "zod";
+import { grantRole, listRoleAssignments, revokeRole } from "../../domain/roles.js";
+import { id, role, roleAssignmentOutput } from "../schemas.js";
+import { adminProcedure, router, tenantProcedure } from "../trpc.js";
+
+export const roleRouter = router({
+  /** Any member reads their tenant's assignments; a superuser every tenant's, or one's. */
+  list: tenantProcedure
+    .input(z.object({ userId: id.optional(), role: role.optional() }).default({}))
+    .output(z.array(roleAssignmentOutput))
+    .query(({ ctx, input }) => listRoleAssignments(ctx, ctx.scope, input)),
+
+  grant: adminProcedure
+    .input(z.object({ userId: id, role }))
+    .output(roleAssignmentOutput)
+    .mutation(({ ctx, input }) =>
+      grantRole({ em: ctx.em, clock: ctx.services.clock }, ctx.scope, input, ctx.caller.user.id),
+    ),
+
+  revoke: adminProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
+    await revokeRole(ctx, ctx.scope, input.id);
+  }),
+});

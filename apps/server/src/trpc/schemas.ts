@@ -1,0 +1,100 @@
+import { INVITATION_STATES, ROLES } from "@tenantry/db";
+import { z } from "zod";
+
+/**
+ * Every input and output, defined once. Messages are DRF's, so the REST shim
+ * answers exactly as the old backend did and tRPC callers read the same words.
+ */
+export const REQUIRED = "This field is required.";
+export const NOT_NULL = "This field may not be null.";
+export const NOT_BLANK = "This field may not be blank.";
+
+type Issue = { input?: unknown };
+const typeMessage = (wrongType: string) => (issue: Issue) =>
+  issue.input === undefined ? REQUIRED : issue.input === null ? NOT_NULL : wrongType;
+const choiceMessage = (issue: Issue) =>
+  issue.input === undefined
+    ? REQUIRED
+    : issue.input === null
+      ? NOT_NULL
+      : `"${typeof issue.input === "string" ? issue.input : JSON.stringify(issue.input)}" is not a valid choice.`;
+const maxLength = (max: number) => `Ensure this field has no more than ${max} characters.`;
+
+const string = () => z.string({ error: typeMessage("Not a valid string.") });
+
+/** A trimmed, non-blank string. */
+export const requiredText = (max: number) => string().trim().min(1, NOT_BLANK).max(max, maxLength(max));
+/** A trimmed string that may be blank (names). */
+export const optionalText = (max: number) => string().trim().max(max, maxLength(max)).optional();
+
+/** Trimmed and lower-cased before it is checked, stored or compared. */
+export const email = string()
+  .trim()
+  .toLowerCase()
+  .min(1, NOT_BLANK)
+  .max(254, maxLength(254))
+  .pipe(z.email({ error: "Enter a valid email address." }));
+
+/** Passwords are taken as given (no trimming); the policy lives in @tenantry/auth. */
+export const password = string().min(1, NOT_BLANK).max(4096, maxLength(4096));
+
+export const role = z.enum(ROLES, { error: choiceMessage });
+export const id = string().pipe(z.uuid({ error: "Must be a valid UUID." }));
+/** A tenant named by id or slug. */
+export const tenantRef = requiredText(100);
+export const invitationStatus = z.enum([...INVITATION_STATES, "expired"], { error: choiceMessage });
+export const token = requiredText(512);
+
+/** Whole days; DRF also takes a numeric string. */
+export const days = z.preprocess(
+  (value) => (typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
+  z
+    .number({ error: typeMessage("A valid integer is required.") })
+    .int("A valid integer is required.")
+    .min(1, "Ensure this value is greater than or equal to 1.")
+    .max(30, "Ensure this value is less than or equal to 30."),
+);
+
+// Outputs.
+const timestamp = z.string().describe("ISO 8601, UTC");
+
+export const tenantOutput = z.object({ id: z.uuid(), name: z.string(), slug: z.string(), createdAt: timestamp });
+export const createdTenantOutput = tenantOutput.extend({ adminUserId: z.uuid() });
+
+export const userOutput = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  firstName: z.string(),
+  lastName: z.string(),
+  tenantId: z.uuid().nullable(),
+  roles: z.array(role),
+  isSuperuser: z.boolean(),
+  dateJoined: timestamp,
+});
+
+export const loginOutput = z.object({ token: z.string(), expiresAt: timestamp, user: userOutput });
+
+export const invitationOutput = z.object({
+  id: z.uuid(),
+  tenantId: z.uuid(),
+  email: z.string(),
+  role: role.nullable(),
+  status: invitationStatus,
+  invitedById: z.uuid().nullable(),
+  createdAt: timestamp,
+  expiresAt: timestamp,
+  acceptedAt: timestamp.nullable(),
+  emailDelivery: z.enum(["pending", "sent", "failed"]),
+});
+export const createdInvitationOutput = invitationOutput.extend({
+  token: z.string().describe("The invitation token; shown only here, once."),
+});
+
+export const roleAssignmentOutput = z.object({
+  id: z.uuid(),
+  userId: z.uuid(),
+  role,
+  tenantId: z.uuid(),
+  grantedById: z.uuid().nullable(),
+  createdAt: timestamp,
+});

@@ -1,0 +1,102 @@
+import { initTRPC, TRPCError } from "@trpc/server";
+import { ZodError, z } from "zod";
+import type { AuthenticatedCaller, TenantScope } from "../domain/caller.js";
+import { DomainError, Forbidden, Unauthenticated, ValidationFailed } from "../domain/errors.js";
+import { findTenantByRef } from "../domain/tenants.js";
+import type { ThrottleRule } from "../throttle.js";
+import type { Context } from "./context.js";
+import { describeFieldErrors, errorDetails, toTRPCError } from "./errors.js";
+import { tenantRef } from "./schemas.js";
+
+/**
+ * The only `initTRPC` in the codebase, and the role middleware: every
+ * procedure is built on one of the procedures below, which carry
+ * authentication, tenant scoping and role checks. Routers never check these.
+ */
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    const { stack: _stack, ...data } = shape.data;
+    const details = errorDetails(error);
+    // Internal failures say nothing about their cause; invalid input says what is wrong in words.
+    const message =
+      error.code === "INTERNAL_SERVER_ERROR"
+        ? "A server error occurred."
+        : error.cause instanceof ZodError
+          ? describeFieldErrors(details.fieldErrors)
+          : shape.message;
+    return { ...shape, message, data: { ...data, ...details } };
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Domain errors become tRPC errors here, in one place. */
+const mapDomainErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof DomainError) throw toTRPCError(result.error.cause);
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(mapDomainErrors);
+
+/** Counts the call against throttle rules, keyed by client IP or by a field of the input. */
+export function throttled(rules: { rule: ThrottleRule; by: "ip" | ((input: unknown) => string | undefined) }[]) {
+  return t.middleware(async ({ ctx, input, next }) => {
+    for (const { rule, by } of rules) {
+      const subject = by === "ip" ? (ctx.request.ip ?? "unknown") : by(input);
+      if (subject) await ctx.services.throttle.hit(rule, subject);
+    }
+    return next();
+  });
+}
+
+export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const caller = await ctx.resolveCaller();
+  if (caller.kind === "anonymous") throw new Unauthenticated("missing");
+  return next({ ctx: { caller: caller as AuthenticatedCaller } });
+});
+
+const NO_TENANT = (ref: string) => `Invalid tenant "${ref}" - object does not exist.`;
+
+/**
+ * Scopes the call to a tenant. A member is always scoped to their own tenant:
+ * naming another tenant is ignored by reads and refused for changes. A
+ * superuser names a tenant by id or slug, or none (every tenant).
+ */
+export const tenantProcedure = authedProcedure
+  .input(z.object({ tenant: tenantRef.optional() }).default({}))
+  .use(async ({ ctx, input, type, next }) => {
+    const named = input.tenant;
+    let scope: TenantScope;
+    if (ctx.caller.kind === "superuser") {
+      if (named === undefined) scope = { tenantId: null };
+      else {
+        const tenant = await findTenantByRef(ctx.em, named);
+        if (!tenant) throw ValidationFailed.field("tenant", NO_TENANT(named));
+        scope = { tenantId: tenant.id };
+      }
+    } else {
+      const own = ctx.caller.user.tenantId;
+      if (named !== undefined && type === "mutation") {
+        const tenant = await findTenantByRef(ctx.em, named);
+        if (tenant?.id !== own) throw new Forbidden();
+      }
+      scope = { tenantId: own };
+    }
+    return next({ ctx: { scope } });
+  });
+
+/** Tenant ADMINs of the scoped tenant, and superusers. */
+export const adminProcedure = tenantProcedure.use(async ({ ctx, next }) => {
+  if (ctx.caller.kind === "member" && !ctx.caller.user.roles.includes("ADMIN")) throw new Forbidden();
+  return next();
+});
+
+/** Platform staff only. */
+export const superuserProcedure = authedProcedure.use(async ({ ctx, next }) => {
+  if (ctx.caller.kind !== "superuser") throw new Forbidden();
+  return next({ ctx: { caller: ctx.caller } });
+});
+
+export { TRPCError };
