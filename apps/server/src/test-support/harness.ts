@@ -95,7 +95,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       queries.length = 0;
     },
     call(token = null, client = {}) {
-      return createCaller(
+      // A fresh context per call, as each HTTP request gets: nothing is cached between calls.
+      return createCaller(() =>
         createContext(running.services, {
           token,
           ip: client.ip ?? "203.0.113.7",
