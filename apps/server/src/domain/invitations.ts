@@ -5,6 +5,7 @@ import { DAY_MS } from "./clock.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, InvalidRequest, NotFound, ValidationFailed } from "./errors.js";
+import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import { requireTenant } from "./scope.js";
 import {
   type InvitationStatus,
@@ -105,27 +106,63 @@ async function isMember(em: EntityManager, tenantId: string, email: string): Pro
   return rows.length > 0;
 }
 
+interface InvitationRow {
+  id: string;
+  tenant_id: string;
+  email: string;
+  role: Role | null;
+  state: Invitation["state"];
+  invited_by_id: string | null;
+  created_at: Date;
+  expires_at: Date;
+  accepted_at: Date | null;
+  email_delivery: Invitation["emailDelivery"];
+}
+
+/** Newest last; `status` filters on what the status reads as now (expired is derived). */
 export async function listInvitations(
   ctx: Pick<ServiceContext, "em" | "clock">,
   scope: TenantScope,
   filter: { status?: InvitationStatus },
-): Promise<InvitationView[]> {
+  page?: PageRequest,
+): Promise<Page<InvitationView>> {
   const now = ctx.clock.now();
-  const where: Record<string, unknown> = scope.tenantId ? { tenant: scope.tenantId } : {};
-  switch (filter.status) {
-    case "pending":
-      Object.assign(where, { state: "pending", expiresAt: { $gt: now } });
-      break;
-    case "expired":
-      Object.assign(where, { state: "pending", expiresAt: { $lte: now } });
-      break;
-    case "accepted":
-    case "revoked":
-      where.state = filter.status;
-      break;
-  }
-  const invitations = await ctx.em.find(Invitation, where, { orderBy: { createdAt: "asc", id: "asc" } });
-  return invitations.map((invitation) => invitationView(invitation, now));
+  const where = new Conditions();
+  if (scope.tenantId) where.add("i.tenant_id = ?", scope.tenantId);
+  if (filter.status === "pending") where.add("i.state = 'pending' and i.expires_at > ?", now);
+  if (filter.status === "expired") where.add("i.state = 'pending' and i.expires_at <= ?", now);
+  if (filter.status === "accepted" || filter.status === "revoked") where.add("i.state = ?", filter.status);
+  const { count, results } = await pagedQuery<InvitationRow>(
+    ctx.em,
+    {
+      columns:
+        "i.id, i.tenant_id, i.email, i.role, i.state, i.invited_by_id, i.created_at, i.expires_at, i.accepted_at, i.email_delivery",
+      from: "invitations i",
+      where,
+      orderBy: "i.created_at, i.id",
+    },
+    page,
+  );
+  return {
+    count,
+    results: results.map((row) =>
+      invitationView(
+        {
+          id: row.id,
+          tenant: row.tenant_id,
+          email: row.email,
+          role: row.role,
+          state: row.state,
+          invitedBy: row.invited_by_id,
+          createdAt: new Date(row.created_at),
+          expiresAt: new Date(row.expires_at),
+          acceptedAt: row.accepted_at ? new Date(row.accepted_at) : null,
+          emailDelivery: row.email_delivery,
+        },
+        now,
+      ),
+    ),
+  };
 }
 
 async function findInScope(em: EntityManager, scope: TenantScope, id: string): Promise<Invitation> {

@@ -3,18 +3,50 @@ import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { InvalidRequest, NON_FIELD, NotFound, ValidationFailed } from "./errors.js";
+import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import { type RoleAssignmentView, roleAssignmentView } from "./views.js";
 
+interface AssignmentRow {
+  id: string;
+  user_id: string;
+  role: Role;
+  tenant_id: string;
+  granted_by_id: string | null;
+  created_at: Date;
+}
+
+/** One statement, whatever the number of rows; paged, the total comes with the window. */
 export async function listRoleAssignments(
   ctx: Pick<ServiceContext, "em">,
   scope: TenantScope,
   filter: { userId?: string; role?: Role },
-): Promise<RoleAssignmentView[]> {
-  const where: Record<string, unknown> = scope.tenantId ? { tenant: scope.tenantId } : {};
-  if (filter.userId) where.user = filter.userId;
-  if (filter.role) where.role = filter.role;
-  const assignments = await ctx.em.find(RoleAssignment, where, { orderBy: { createdAt: "asc", id: "asc" } });
-  return assignments.map(roleAssignmentView);
+  page?: PageRequest,
+): Promise<Page<RoleAssignmentView>> {
+  const where = new Conditions();
+  if (scope.tenantId) where.add("ra.tenant_id = ?", scope.tenantId);
+  if (filter.userId) where.add("ra.user_id = ?", filter.userId);
+  if (filter.role) where.add("ra.role = ?", filter.role);
+  const { count, results } = await pagedQuery<AssignmentRow>(
+    ctx.em,
+    {
+      columns: "ra.id, ra.user_id, ra.role, ra.tenant_id, ra.granted_by_id, ra.created_at",
+      from: "role_assignments ra",
+      where,
+      orderBy: "ra.created_at, ra.id",
+    },
+    page,
+  );
+  return {
+    count,
+    results: results.map((row) => ({
+      id: row.id,
+      userId: row.user_id,
+      role: row.role,
+      tenantId: row.tenant_id,
+      grantedById: row.granted_by_id,
+      createdAt: new Date(row.created_at).toISOString(),
+    })),
+  };
 }
 
 /**

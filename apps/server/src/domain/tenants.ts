@@ -5,6 +5,7 @@ import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, NotFound, ValidationFailed } from "./errors.js";
 import { isUuid } from "./ids.js";
+import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import { type TenantView, tenantView } from "./views.js";
 
 export interface CreateTenantInput {
@@ -114,11 +115,25 @@ export async function findTenantByRef(em: EntityManager, ref: string): Promise<T
   return em.findOne(Tenant, isUuid(ref) ? { id: ref.toLowerCase() } : { slug: ref.toLowerCase() });
 }
 
-export async function listTenants(ctx: Pick<ServiceContext, "em">, scope: TenantScope): Promise<TenantView[]> {
-  const tenants = await ctx.em.find(Tenant, scope.tenantId ? { id: scope.tenantId } : {}, {
-    orderBy: { createdAt: "asc", id: "asc" },
-  });
-  return tenants.map(tenantView);
+export async function listTenants(
+  ctx: Pick<ServiceContext, "em">,
+  scope: TenantScope,
+  page?: PageRequest,
+): Promise<Page<TenantView>> {
+  const { count, results } = await pagedQuery<{ id: string; name: string; slug: string; created_at: Date }>(
+    ctx.em,
+    {
+      columns: "t.id, t.name, t.slug, t.created_at",
+      from: "tenants t",
+      where: scope.tenantId ? new Conditions().add("t.id = ?", scope.tenantId) : new Conditions(),
+      orderBy: "t.created_at, t.id",
+    },
+    page,
+  );
+  return {
+    count,
+    results: results.map((row) => tenantView({ ...row, createdAt: new Date(row.created_at) })),
+  };
 }
 
 /** One tenant by id or slug, if the scope covers it; otherwise "not found", never "forbidden". */

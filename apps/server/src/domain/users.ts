@@ -4,6 +4,7 @@ import type { AuthenticatedCaller } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, ValidationFailed } from "./errors.js";
+import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import { USER_COLUMNS, type UserRow, userRecord } from "./user-records.js";
 import { type UserView, userView } from "./views.js";
 
@@ -12,13 +13,22 @@ export function me(caller: AuthenticatedCaller): UserView {
 }
 
 /** The users of one tenant, each with their roles, in one statement. */
-export async function listUsers(ctx: Pick<ServiceContext, "em">, tenantId: string): Promise<UserView[]> {
-  const rows = await ctx.em
-    .getConnection()
-    .execute<UserRow[]>(`select ${USER_COLUMNS} from users u where u.tenant_id = ? order by u.date_joined, u.id`, [
-      tenantId,
-    ]);
-  return rows.map((row) => userView(userRecord(row)));
+export async function listUsers(
+  ctx: Pick<ServiceContext, "em">,
+  tenantId: string,
+  page?: PageRequest,
+): Promise<Page<UserView>> {
+  const { count, results } = await pagedQuery<UserRow>(
+    ctx.em,
+    {
+      columns: USER_COLUMNS,
+      from: "users u",
+      where: new Conditions().add("u.tenant_id = ?", tenantId),
+      orderBy: "u.date_joined, u.id",
+    },
+    page,
+  );
+  return { count, results: results.map((row) => userView(userRecord(row))) };
 }
 
 export interface CreateSuperuserInput {

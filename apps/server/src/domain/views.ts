@@ -74,7 +74,21 @@ export function invitationStatus(invitation: Pick<Invitation, "state" | "expires
     : invitation.state;
 }
 
-export function invitationView(invitation: Invitation, now: Date): InvitationView {
+type InvitationFields = Pick<
+  Invitation,
+  | "id"
+  | "tenant"
+  | "email"
+  | "role"
+  | "state"
+  | "invitedBy"
+  | "createdAt"
+  | "expiresAt"
+  | "acceptedAt"
+  | "emailDelivery"
+>;
+
+export function invitationView(invitation: InvitationFields, now: Date): InvitationView {
   return {
     id: invitation.id,
     tenantId: invitation.tenant,

@@ -1,5 +1,6 @@
 import { INVITATION_STATES, ROLES } from "@tenantry/db";
 import { z } from "zod";
+import { MAX_PAGE_SIZE } from "../domain/paging.js";
 
 /**
  * Every input and output, defined once. Messages are DRF's, so the REST shim
@@ -54,6 +55,24 @@ export const days = z.preprocess(
     .min(1, "Ensure this value is greater than or equal to 1.")
     .max(30, "Ensure this value is less than or equal to 30."),
 );
+
+const wholeNumber = (min: number) =>
+  z.preprocess(
+    (value) => (typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
+    z
+      .number({ error: typeMessage("A valid integer is required.") })
+      .int("A valid integer is required.")
+      .min(min, `Ensure this value is greater than or equal to ${min}.`),
+  );
+
+/** A window of a list: `limit` is capped at 1000 (as the REST API documents), `offset` counts from 0. */
+export const pageWindow = {
+  limit: wholeNumber(1).transform((limit) => Math.min(limit, MAX_PAGE_SIZE)),
+  offset: wholeNumber(0).optional().default(0),
+};
+
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({ count: z.number().int().describe("items in the whole list"), results: z.array(item) });
 
 // Outputs.
 const timestamp = z.string().describe("ISO 8601, UTC");

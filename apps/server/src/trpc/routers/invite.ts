@@ -17,6 +17,8 @@ import {
   invitationOutput,
   invitationStatus,
   optionalText,
+  pageOf,
+  pageWindow,
   password,
   role,
   token,
@@ -33,10 +35,21 @@ export const inviteRouter = router({
       inviteUser(serviceContext(ctx), ctx.scope, { email: input.email, role: input.role ?? null }, ctx.caller.user.id),
     ),
 
+  /** Never with tokens. */
   list: adminProcedure
     .input(z.object({ status: invitationStatus.optional() }).default({}))
     .output(z.array(invitationOutput))
-    .query(({ ctx, input }) => listInvitations({ em: ctx.em, clock: ctx.services.clock }, ctx.scope, input)),
+    .query(
+      async ({ ctx, input }) =>
+        (await listInvitations({ em: ctx.em, clock: ctx.services.clock }, ctx.scope, input)).results,
+    ),
+
+  page: adminProcedure
+    .input(z.object({ status: invitationStatus.optional(), ...pageWindow }))
+    .output(pageOf(invitationOutput))
+    .query(({ ctx, input: { limit, offset, ...filter } }) =>
+      listInvitations({ em: ctx.em, clock: ctx.services.clock }, ctx.scope, filter, { limit, offset }),
+    ),
 
   revoke: adminProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
     await revokeInvitation(ctx, ctx.scope, input.id);

@@ -1,14 +1,23 @@
 import { z } from "zod";
 import { grantRole, listRoleAssignments, revokeRole } from "../../domain/roles.js";
-import { id, role, roleAssignmentOutput } from "../schemas.js";
+import { id, pageOf, pageWindow, role, roleAssignmentOutput } from "../schemas.js";
 import { adminProcedure, router, tenantProcedure } from "../trpc.js";
+
+const filters = { userId: id.optional(), role: role.optional() };
 
 export const roleRouter = router({
   /** Any member reads their tenant's assignments; a superuser every tenant's, or one's. */
   list: tenantProcedure
-    .input(z.object({ userId: id.optional(), role: role.optional() }).default({}))
+    .input(z.object(filters).default({}))
     .output(z.array(roleAssignmentOutput))
-    .query(({ ctx, input }) => listRoleAssignments(ctx, ctx.scope, input)),
+    .query(async ({ ctx, input }) => (await listRoleAssignments(ctx, ctx.scope, input)).results),
+
+  page: tenantProcedure
+    .input(z.object({ ...filters, ...pageWindow }))
+    .output(pageOf(roleAssignmentOutput))
+    .query(({ ctx, input: { limit, offset, ...filter } }) =>
+      listRoleAssignments(ctx, ctx.scope, filter, { limit, offset }),
+    ),
 
   grant: adminProcedure
     .input(z.object({ userId: id, role }))

@@ -1,16 +1,24 @@
 import { z } from "zod";
+import type { AuthenticatedCaller, TenantScope } from "../../domain/caller.js";
 import { createTenant, getTenant, listTenants } from "../../domain/tenants.js";
 import { THROTTLE_RULES } from "../../throttle.js";
 import {
   createdTenantOutput,
   email,
   optionalText,
+  pageOf,
+  pageWindow,
   password,
   requiredText,
   tenantOutput,
   tenantRef,
 } from "../schemas.js";
 import { authedProcedure, publicProcedure, router, throttled } from "../trpc.js";
+
+/** Tenants are the one thing a member sees only their own of, whatever they name. */
+const ownScope = (caller: AuthenticatedCaller): TenantScope => ({
+  tenantId: caller.kind === "superuser" ? null : caller.user.tenantId,
+});
 
 export const tenantRouter = router({
   /** Self-service sign-up: the tenant and its first ADMIN. */
@@ -31,14 +39,16 @@ export const tenantRouter = router({
   /** The caller's own tenant; every tenant for a superuser. */
   list: authedProcedure
     .output(z.array(tenantOutput))
-    .query(({ ctx }) =>
-      listTenants(ctx, { tenantId: ctx.caller.kind === "superuser" ? null : ctx.caller.user.tenantId }),
-    ),
+    .query(async ({ ctx }) => (await listTenants(ctx, ownScope(ctx.caller))).results),
+
+  /** `list`, a window at a time, with the total. */
+  page: authedProcedure
+    .input(z.object(pageWindow))
+    .output(pageOf(tenantOutput))
+    .query(({ ctx, input }) => listTenants(ctx, ownScope(ctx.caller), input)),
 
   get: authedProcedure
     .input(z.object({ id: tenantRef }))
     .output(tenantOutput)
-    .query(({ ctx, input }) =>
-      getTenant(ctx, { tenantId: ctx.caller.kind === "superuser" ? null : ctx.caller.user.tenantId }, input.id),
-    ),
+    .query(({ ctx, input }) => getTenant(ctx, ownScope(ctx.caller), input.id)),
 });

@@ -1,12 +1,19 @@
 import { z } from "zod";
 import { requireTenant } from "../../domain/scope.js";
 import { listUsers, me } from "../../domain/users.js";
-import { userOutput } from "../schemas.js";
+import { pageOf, pageWindow, userOutput } from "../schemas.js";
 import { authedProcedure, router, tenantProcedure } from "../trpc.js";
 
 export const userRouter = router({
   me: authedProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),
 
   /** The users of the caller's tenant; a superuser names the tenant. */
-  list: tenantProcedure.output(z.array(userOutput)).query(({ ctx }) => listUsers(ctx, requireTenant(ctx.scope))),
+  list: tenantProcedure
+    .output(z.array(userOutput))
+    .query(async ({ ctx }) => (await listUsers(ctx, requireTenant(ctx.scope))).results),
+
+  page: tenantProcedure
+    .input(z.object(pageWindow))
+    .output(pageOf(userOutput))
+    .query(({ ctx, input }) => listUsers(ctx, requireTenant(ctx.scope), input)),
 });

@@ -1,0 +1,68 @@
+import type { EntityManager } from "@tenantry/db";
+
+/** A window of a list, as DRF's limit/offset pagination asks for. */
+export interface PageRequest {
+  limit: number;
+  offset: number;
+}
+
+export interface Page<T> {
+  /** How many items the whole list has. */
+  count: number;
+  results: T[];
+}
+
+export const MAX_PAGE_SIZE = 1000;
+
+/** SQL conditions joined with `and`, each with its own parameters. */
+export class Conditions {
+  readonly clauses: string[] = [];
+  readonly params: unknown[] = [];
+
+  add(clause: string, ...params: unknown[]): this {
+    this.clauses.push(clause);
+    this.params.push(...params);
+    return this;
+  }
+
+  toSql(): string {
+    return this.clauses.length ? `where ${this.clauses.join(" and ")}` : "";
+  }
+}
+
+/**
+ * Runs `select <columns> from … where … order by …` once: unpaged it returns
+ * every row; paged it adds the window and reads the total from a window
+ * function in the same statement. Only past the end, where no row carries the
+ * total, does it ask for the count on its own.
+ */
+export async function pagedQuery<Row>(
+  em: EntityManager,
+  query: { columns: string; from: string; where: Conditions; orderBy: string },
+  page: PageRequest | undefined,
+): Promise<Page<Row>> {
+  const where = query.where.toSql();
+  const params = query.where.params;
+  const connection = em.getConnection();
+  if (!page) {
+    const rows = await connection.execute<Row[]>(
+      `select ${query.columns} from ${query.from} ${where} order by ${query.orderBy}`,
+      params,
+    );
+    return { count: rows.length, results: rows };
+  }
+  const rows = await connection.execute<(Row & { total_count: string | number })[]>(
+    `select ${query.columns}, count(*) over () as total_count from ${query.from} ${where}
+     order by ${query.orderBy} limit ? offset ?`,
+    [...params, page.limit, page.offset],
+  );
+  let count = rows[0] ? Number(rows[0].total_count) : 0;
+  if (rows.length === 0 && page.offset > 0) {
+    const counted = await connection.execute<{ count: string }[]>(
+      `select count(*) as count from ${query.from} ${where}`,
+      params,
+    );
+    count = Number(counted[0]?.count ?? 0);
+  }
+  return { count, results: rows.map(({ total_count: _total, ...row }) => row as Row) };
+}
