@@ -1,0 +1,506 @@
+import { randomUUID } from "node:crypto";
+import { TRPCError } from "@trpc/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FieldErrors } from "./domain/errors.js";
+import {
+  addMember,
+  type Caller,
+  createHarness,
+  type Harness,
+  STRONG_PASSWORD,
+  signUp,
+  superuser,
+  unique,
+} from "./test-support/harness.js";
+import { errorDetails } from "./trpc/errors.js";
+import { appRouter } from "./trpc/router.js";
+
+/**
+ * Who may call what: every procedure × every kind of caller, from one table,
+ * and tenant isolation for every procedure that takes an id or a tenant.
+ */
+
+const NO_CREDENTIALS = "Authentication credentials were not provided.";
+const NO_PERMISSION = "You do not have permission to perform this action.";
+
+/** The error a call failed with; fails the test if it succeeded. */
+async function failure(promise: Promise<unknown>): Promise<TRPCError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(TRPCError);
+    return error as TRPCError;
+  }
+  throw new Error("expected the call to fail, but it succeeded");
+}
+
+function fieldErrorsOf(error: TRPCError): FieldErrors {
+  return errorDetails(error).fieldErrors;
+}
+
+const ACTORS = ["anonymous", "VIEWER", "ANALYST", "role-less member", "ADMIN", "superuser"] as const;
+type Actor = (typeof ACTORS)[number];
+
+const EVERYONE: readonly Actor[] = ACTORS;
+const AUTHENTICATED: readonly Actor[] = ["VIEWER", "ANALYST", "role-less member", "ADMIN", "superuser"];
+const ADMINS: readonly Actor[] = ["ADMIN", "superuser"];
+
+/** One prepared call: `act` is what is authorized or not; `verify` checks the state afterwards. */
+interface PreparedCall {
+  act(): Promise<unknown>;
+  verify?(outcome: { allowed: boolean; result: unknown }): Promise<void>;
+}
+
+interface ProcedureRule {
+  /** Who may call it; everyone else is refused (anonymous: UNAUTHORIZED, others: FORBIDDEN). */
+  allowed: readonly Actor[];
+  prepare(actor: Actor): Promise<PreparedCall>;
+}
+
+describe("authorization", () => {
+  let h: Harness;
+
+  /** Tenant A with one member per role, and a superuser. */
+  let a: Awaited<ReturnType<typeof signUp>>;
+  let su: Awaited<ReturnType<typeof superuser>>;
+  const identities = {} as Record<Exclude<Actor, "anonymous">, { id: string; email: string; token: string }>;
+
+  beforeAll(async () => {
+    h = await createHarness({ throttle: false });
+    a = await signUp(h);
+    su = await superuser(h);
+    const viewer = await addMember(h, a.admin, "viewer@matrix.example.com", "VIEWER");
+    const analyst = await addMember(h, a.admin, "analyst@matrix.example.com", "ANALYST");
+    const member = await addMember(h, a.admin, "member@matrix.example.com", null);
+    identities.VIEWER = { id: viewer.user.id, email: viewer.user.email, token: viewer.token };
+    identities.ANALYST = { id: analyst.user.id, email: analyst.user.email, token: analyst.token };
+    identities["role-less member"] = { id: member.user.id, email: member.user.email, token: member.token };
+    identities.ADMIN = { id: a.adminId, email: a.adminEmail, token: a.adminToken };
+    identities.superuser = { id: su.user.id, email: su.user.email, token: su.token };
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  function callerFor(actor: Actor): Caller {
+    return actor === "anonymous" ? h.call() : h.call(identities[actor].token);
+  }
+
+  /** A new session of the actor's own (logout must not end the shared one). */
+  async function freshCallerFor(actor: Actor): Promise<{ caller: Caller; token: string | null }> {
+    if (actor === "anonymous") return { caller: h.call(), token: null };
+    const { email } = identities[actor];
+    const tenant = actor === "superuser" ? undefined : a.tenant.id;
+    const { token } = await h.call().auth.login({ email, password: STRONG_PASSWORD, tenant });
+    return { caller: h.call(token), token };
+  }
+
+  /** `tenant` for a superuser where a tenant must be named; members pass nothing. */
+  function tenantFor(actor: Actor): string | undefined {
+    return actor === "superuser" ? a.tenant.slug : undefined;
+  }
+
+  async function invitationInA(role: "VIEWER" | null = null) {
+    return a.admin.invite.create({ email: `${unique("invitee")}@matrix.example.com`, role });
+  }
+
+  async function userInA(): Promise<string> {
+    const invitation = await invitationInA();
+    return (await h.call().invite.accept({ token: invitation.token, password: STRONG_PASSWORD })).id;
+  }
+
+  async function statusInA(id: string) {
+    return (await a.admin.invite.list()).find((i) => i.id === id);
+  }
+
+  const RULES: Record<string, ProcedureRule> = {
+    "auth.login": {
+      allowed: EVERYONE,
+      prepare: async (actor) => ({
+        act: () =>
+          callerFor(actor).auth.login({ email: a.adminEmail, password: STRONG_PASSWORD, tenant: a.tenant.slug }),
+        verify: async ({ result }) => {
+          expect((result as { user: { id: string } }).user.id).toBe(a.adminId);
+        },
+      }),
+    },
+    "auth.logout": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => {
+        const { caller, token } = await freshCallerFor(actor);
+        return {
+          act: () => caller.auth.logout(),
+          verify: async ({ allowed }) => {
+            if (!allowed || token === null) return;
+            const error = await failure(h.call(token).auth.me());
+            expect(error.code).toBe("UNAUTHORIZED");
+            expect(error.message).toBe("Invalid token.");
+          },
+        };
+      },
+    },
+    "auth.me": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => ({
+        act: () => callerFor(actor).auth.me(),
+        verify: async ({ allowed, result }) => {
+          if (allowed && actor !== "anonymous") expect((result as { id: string }).id).toBe(identities[actor].id);
+        },
+      }),
+    },
+    "tenant.create": {
+      allowed: EVERYONE,
+      prepare: async (actor) => {
+        const name = unique("Matrix Signup");
+        return {
+          act: () =>
+            callerFor(actor).tenant.create({
+              name,
+              adminEmail: `owner@${name.toLowerCase().replace(/\s+/g, "-")}.example.com`,
+              adminPassword: STRONG_PASSWORD,
+            }),
+          verify: async ({ result }) => {
+            expect((result as { name: string }).name).toBe(name);
+          },
+        };
+      },
+    },
+    "tenant.list": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => ({
+        act: () => callerFor(actor).tenant.list(),
+        verify: async ({ allowed, result }) => {
+          if (!allowed) return;
+          const ids = (result as { id: string }[]).map((t) => t.id);
+          if (actor === "superuser") expect(ids).toContain(a.tenant.id);
+          else expect(ids).toEqual([a.tenant.id]);
+        },
+      }),
+    },
+    "tenant.get": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => ({
+        act: () => callerFor(actor).tenant.get({ id: a.tenant.id }),
+        verify: async ({ allowed, result }) => {
+          if (allowed) expect(result).toMatchObject({ id: a.tenant.id, slug: a.tenant.slug });
+        },
+      }),
+    },
+    "user.me": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => ({
+        act: () => callerFor(actor).user.me(),
+        verify: async ({ allowed, result }) => {
+          if (allowed && actor !== "anonymous") expect((result as { id: string }).id).toBe(identities[actor].id);
+        },
+      }),
+    },
+    "user.list": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => ({
+        act: () => callerFor(actor).user.list({ tenant: tenantFor(actor) }),
+        verify: async ({ allowed, result }) => {
+          if (!allowed) return;
+          const users = result as { id: string; tenantId: string }[];
+          expect(users.map((u) => u.id)).toEqual(expect.arrayContaining([a.adminId, identities.VIEWER.id]));
+          expect(new Set(users.map((u) => u.tenantId))).toEqual(new Set([a.tenant.id]));
+        },
+      }),
+    },
+    "invite.create": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const email = `${unique("matrix-invite")}@matrix.example.com`;
+        return {
+          act: () => callerFor(actor).invite.create({ email, role: "VIEWER", tenant: tenantFor(actor) }),
+          verify: async ({ allowed }) => {
+            const found = (await a.admin.invite.list()).filter((i) => i.email === email);
+            expect(found).toHaveLength(allowed ? 1 : 0);
+          },
+        };
+      },
+    },
+    "invite.list": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const invitation = await invitationInA();
+        return {
+          act: () => callerFor(actor).invite.list(),
+          verify: async ({ allowed, result }) => {
+            if (allowed) expect((result as { id: string }[]).map((i) => i.id)).toContain(invitation.id);
+          },
+        };
+      },
+    },
+    "invite.revoke": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const invitation = await invitationInA();
+        return {
+          act: () => callerFor(actor).invite.revoke({ id: invitation.id }),
+          verify: async ({ allowed }) => {
+            expect((await statusInA(invitation.id))?.status).toBe(allowed ? "revoked" : "pending");
+          },
+        };
+      },
+    },
+    "invite.extend": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const invitation = await invitationInA();
+        return {
+          act: () => callerFor(actor).invite.extend({ id: invitation.id, days: 20 }),
+          verify: async ({ allowed }) => {
+            const expected = allowed
+              ? new Date(h.clock.now().getTime() + 20 * 86_400_000).toISOString()
+              : invitation.expiresAt;
+            expect((await statusInA(invitation.id))?.expiresAt).toBe(expected);
+          },
+        };
+      },
+    },
+    "invite.accept": {
+      allowed: EVERYONE,
+      prepare: async (actor) => {
+        const invitation = await invitationInA("VIEWER");
+        return {
+          act: () => callerFor(actor).invite.accept({ token: invitation.token, password: STRONG_PASSWORD }),
+          verify: async ({ result }) => {
+            expect(result).toMatchObject({ email: invitation.email, tenantId: a.tenant.id, roles: ["VIEWER"] });
+          },
+        };
+      },
+    },
+    "role.list": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => ({
+        act: () => callerFor(actor).role.list(),
+        verify: async ({ allowed, result }) => {
+          if (!allowed) return;
+          const assignments = result as { userId: string; role: string; tenantId: string }[];
+          expect(assignments).toContainEqual(expect.objectContaining({ userId: a.adminId, role: "ADMIN" }));
+          if (actor !== "superuser")
+            expect(new Set(assignments.map((x) => x.tenantId))).toEqual(new Set([a.tenant.id]));
+        },
+      }),
+    },
+    "role.grant": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const userId = await userInA();
+        return {
+          act: () => callerFor(actor).role.grant({ userId, role: "ANALYST" }),
+          verify: async ({ allowed }) => {
+            const roles = (await a.admin.role.list({ userId })).map((x) => x.role);
+            expect(roles).toEqual(allowed ? ["ANALYST"] : []);
+          },
+        };
+      },
+    },
+    "role.revoke": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const userId = await userInA();
+        const assignment = await a.admin.role.grant({ userId, role: "VIEWER" });
+        return {
+          act: () => callerFor(actor).role.revoke({ id: assignment.id }),
+          verify: async ({ allowed }) => {
+            expect(await a.admin.role.list({ userId })).toEqual(allowed ? [] : [assignment]);
+          },
+        };
+      },
+    },
+  };
+
+  const cases = Object.entries(RULES).flatMap(([procedure, rule]) =>
+    ACTORS.map((actor) => {
+      const allowed = rule.allowed.includes(actor);
+      const expectation = allowed ? "allowed" : actor === "anonymous" ? "UNAUTHORIZED" : "FORBIDDEN";
+      return { procedure, actor, allowed, expectation, rule };
+    }),
+  );
+
+  it("names only procedures the router has", () => {
+    const procedures = Object.keys(appRouter._def.procedures);
+    expect(procedures).toEqual(expect.arrayContaining(Object.keys(RULES)));
+  });
+
+  it.each(cases)("$procedure by $actor: $expectation", async ({ actor, allowed, rule }) => {
+    const prepared = await rule.prepare(actor);
+    if (allowed) {
+      const result = await prepared.act();
+      await prepared.verify?.({ allowed, result });
+      return;
+    }
+    const error = await failure(prepared.act());
+    if (actor === "anonymous") {
+      expect(error.code).toBe("UNAUTHORIZED");
+      expect(error.message).toBe(NO_CREDENTIALS);
+      expect(errorDetails(error).authentication).toBe("missing");
+    } else {
+      expect(error.code).toBe("FORBIDDEN");
+      expect(error.message).toBe(NO_PERMISSION);
+    }
+    await prepared.verify?.({ allowed, result: undefined });
+  });
+
+  describe("a superuser names the tenant", () => {
+    it("invite.create without tenant is BAD_REQUEST naming tenant, and creates nothing", async () => {
+      const email = `${unique("unnamed")}@matrix.example.com`;
+      const error = await failure(su.caller.invite.create({ email, role: null }));
+      expect(error.code).toBe("BAD_REQUEST");
+      expect(fieldErrorsOf(error)).toEqual({ tenant: ["This field is required."] });
+      expect((await su.caller.invite.list()).filter((i) => i.email === email)).toEqual([]);
+    });
+
+    it("user.list without tenant is BAD_REQUEST naming tenant", async () => {
+      const error = await failure(su.caller.user.list());
+      expect(error.code).toBe("BAD_REQUEST");
+      expect(Object.keys(fieldErrorsOf(error))).toEqual(["tenant"]);
+    });
+
+    it("accepts the tenant by id or by slug, and scopes to it", async () => {
+      const other = await signUp(h);
+      const byId = await su.caller.invite.create({ email: "by-id@matrix.example.com", tenant: other.tenant.id });
+      const bySlug = await su.caller.invite.create({ email: "by-slug@matrix.example.com", tenant: other.tenant.slug });
+      expect([byId.tenantId, bySlug.tenantId]).toEqual([other.tenant.id, other.tenant.id]);
+      const users = await su.caller.user.list({ tenant: other.tenant.slug });
+      expect(users.map((u) => u.id)).toEqual([other.adminId]);
+      expect((await su.caller.user.list({ tenant: other.tenant.id })).map((u) => u.id)).toEqual([other.adminId]);
+      const invitations = await su.caller.invite.list({ tenant: other.tenant.slug });
+      expect(invitations.map((i) => i.id).sort()).toEqual([byId.id, bySlug.id].sort());
+      const assignments = await su.caller.role.list({ tenant: other.tenant.id });
+      expect(assignments.map((x) => x.userId)).toEqual([other.adminId]);
+    });
+
+    it("a tenant that does not exist is BAD_REQUEST naming tenant", async () => {
+      for (const tenant of ["no-such-tenant", randomUUID()]) {
+        const error = await failure(su.caller.invite.create({ email: "ghost@matrix.example.com", tenant }));
+        expect(error.code).toBe("BAD_REQUEST");
+        expect(Object.keys(fieldErrorsOf(error))).toEqual(["tenant"]);
+      }
+    });
+  });
+
+  describe("tenant isolation: an ADMIN of tenant B against tenant A", () => {
+    async function twoTenants() {
+      const tenantA = await signUp(h);
+      const tenantB = await signUp(h);
+      const viewerA = await addMember(h, tenantA.admin, "viewer@a.example.com", "VIEWER");
+      const viewerB = await addMember(h, tenantB.admin, "viewer@b.example.com", "VIEWER");
+      const pendingA = await tenantA.admin.invite.create({ email: "pending@a.example.com", role: "ANALYST" });
+      const pendingB = await tenantB.admin.invite.create({ email: "pending@b.example.com", role: "ANALYST" });
+      /** Everything a caller could change in A, read by A's admin. */
+      const stateOfA = async () => ({
+        tenant: await tenantA.admin.tenant.get({ id: tenantA.tenant.id }),
+        users: await tenantA.admin.user.list(),
+        roles: await tenantA.admin.role.list(),
+        invitations: await tenantA.admin.invite.list(),
+      });
+      return { tenantA, tenantB, viewerA, viewerB, pendingA, pendingB, stateOfA };
+    }
+
+    function expectNotFound(error: TRPCError) {
+      expect(error.code).toBe("NOT_FOUND");
+      expect(error.message).toBe("Not found.");
+    }
+
+    it("tenant.get of A, by id or slug, is NOT_FOUND", async () => {
+      const { tenantA, tenantB } = await twoTenants();
+      expectNotFound(await failure(tenantB.admin.tenant.get({ id: tenantA.tenant.id })));
+      expectNotFound(await failure(tenantB.admin.tenant.get({ id: tenantA.tenant.slug })));
+      // Same answer as for a tenant that does not exist.
+      expectNotFound(await failure(tenantB.admin.tenant.get({ id: randomUUID() })));
+      expect(await tenantB.admin.tenant.get({ id: tenantB.tenant.slug })).toMatchObject({ id: tenantB.tenant.id });
+    });
+
+    it("invite.revoke of A's invitation is NOT_FOUND and A's invitation stays pending", async () => {
+      const { tenantB, pendingA, stateOfA } = await twoTenants();
+      const before = await stateOfA();
+      expectNotFound(await failure(tenantB.admin.invite.revoke({ id: pendingA.id })));
+      expect(await stateOfA()).toEqual(before);
+      expect(before.invitations.find((i) => i.id === pendingA.id)?.status).toBe("pending");
+    });
+
+    it("invite.extend of A's invitation is NOT_FOUND and its expiry is unchanged", async () => {
+      const { tenantB, pendingA, stateOfA } = await twoTenants();
+      const before = await stateOfA();
+      h.clock.advance(60_000);
+      expectNotFound(await failure(tenantB.admin.invite.extend({ id: pendingA.id, days: 30 })));
+      expect(await stateOfA()).toEqual(before);
+    });
+
+    it("role.grant to a user of A is BAD_REQUEST on userId and A's roles are unchanged", async () => {
+      const { tenantB, viewerA, stateOfA } = await twoTenants();
+      const before = await stateOfA();
+      const error = await failure(tenantB.admin.role.grant({ userId: viewerA.user.id, role: "ADMIN" }));
+      expect(error.code).toBe("BAD_REQUEST");
+      expect(fieldErrorsOf(error)).toEqual({ userId: [`Invalid pk "${viewerA.user.id}" - object does not exist.`] });
+      expect(await stateOfA()).toEqual(before);
+    });
+
+    it("role.revoke of A's assignment is NOT_FOUND and the assignment stays", async () => {
+      const { tenantA, tenantB, viewerA, stateOfA } = await twoTenants();
+      const before = await stateOfA();
+      const [viewerRole] = await tenantA.admin.role.list({ userId: viewerA.user.id });
+      const [adminRole] = await tenantA.admin.role.list({ role: "ADMIN" });
+      for (const assignment of [viewerRole, adminRole]) {
+        expect(assignment).toBeDefined();
+        expectNotFound(await failure(tenantB.admin.role.revoke({ id: assignment?.id ?? "" })));
+      }
+      expect(await stateOfA()).toEqual(before);
+    });
+
+    it("invite.create naming tenant A is FORBIDDEN, by slug or id, and no invitation is created anywhere", async () => {
+      const { tenantA, tenantB, stateOfA } = await twoTenants();
+      const before = await stateOfA();
+      const invitationsOfB = await tenantB.admin.invite.list();
+      for (const tenant of [tenantA.tenant.slug, tenantA.tenant.id, tenantA.tenant.slug.toUpperCase()]) {
+        const error = await failure(tenantB.admin.invite.create({ email: "intruder@b.example.com", tenant }));
+        expect(error.code).toBe("FORBIDDEN");
+        expect(error.message).toBe(NO_PERMISSION);
+      }
+      expect(await stateOfA()).toEqual(before);
+      expect(await tenantB.admin.invite.list()).toEqual(invitationsOfB);
+      // Naming the own tenant is fine.
+      const own = await tenantB.admin.invite.create({ email: "own@b.example.com", tenant: tenantB.tenant.slug });
+      expect(own.tenantId).toBe(tenantB.tenant.id);
+    });
+
+    it("role.grant naming tenant A is FORBIDDEN and grants nothing", async () => {
+      const { tenantA, tenantB, viewerB, stateOfA } = await twoTenants();
+      const before = await stateOfA();
+      const error = await failure(
+        tenantB.admin.role.grant({ userId: viewerB.user.id, role: "ANALYST", tenant: tenantA.tenant.slug }),
+      );
+      expect(error.code).toBe("FORBIDDEN");
+      expect(await stateOfA()).toEqual(before);
+      expect((await tenantB.admin.role.list({ userId: viewerB.user.id })).map((x) => x.role)).toEqual(["VIEWER"]);
+    });
+
+    it("reads naming tenant A still see only B (user.list, role.list, invite.list)", async () => {
+      const { tenantA, tenantB, viewerB, pendingA, pendingB } = await twoTenants();
+      for (const reader of [tenantB.admin, viewerB.caller]) {
+        for (const tenant of [tenantA.tenant.slug, tenantA.tenant.id]) {
+          const users = await reader.user.list({ tenant });
+          expect(users.map((u) => u.id).sort()).toEqual([tenantB.adminId, viewerB.user.id].sort());
+          const roles = await reader.role.list({ tenant });
+          expect(new Set(roles.map((x) => x.tenantId))).toEqual(new Set([tenantB.tenant.id]));
+          expect(roles.map((x) => x.userId).sort()).toEqual([tenantB.adminId, viewerB.user.id].sort());
+        }
+      }
+      for (const tenant of [tenantA.tenant.slug, tenantA.tenant.id]) {
+        const invitations = await tenantB.admin.invite.list({ tenant });
+        expect(invitations).toEqual(await tenantB.admin.invite.list());
+        expect(new Set(invitations.map((i) => i.tenantId))).toEqual(new Set([tenantB.tenant.id]));
+        expect(invitations.map((i) => i.id)).toContain(pendingB.id);
+        expect(invitations.map((i) => i.id)).not.toContain(pendingA.id);
+      }
+    });
+
+    it("role.list filtered by a user of A returns nothing to B", async () => {
+      const { tenantB, viewerA } = await twoTenants();
+      expect(await tenantB.admin.role.list({ userId: viewerA.user.id })).toEqual([]);
+    });
+  });
+});
