@@ -12,6 +12,7 @@ import type { Env } from "./env.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerTrpc } from "./http/trpc.js";
 import type { Logger } from "./logger.js";
+import { registerRest } from "./rest/plugin.js";
 import type { AppServices } from "./trpc/context.js";
 
 export interface AppDependencies {
@@ -24,7 +25,7 @@ export interface AppDependencies {
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Builds the HTTP host around an open database. Listening is the caller's job. */
-export async function buildApp({ db, logger, services }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp({ env, db, logger, services }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new OneLinePerRequest({ requestIdLogLabel: "requestId" }),
@@ -35,6 +36,8 @@ export async function buildApp({ db, logger, services }: AppDependencies): Promi
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 64 * 1024,
+    // A hop count trusts that many proxies nearest the server.
+    trustProxy: typeof env.trustProxy === "number" ? trustHops(env.trustProxy) : env.trustProxy,
     return503OnClosing: true,
     forceCloseConnections: "idle",
   });
@@ -46,6 +49,7 @@ export async function buildApp({ db, logger, services }: AppDependencies): Promi
   await app.register(fastifyCookie);
   registerHealthRoutes(app, () => db.ping());
   await registerTrpc(app, services);
+  await registerRest(app, { services, allowedOrigins: env.allowedOrigins });
   return app;
 }
 
@@ -63,4 +67,8 @@ class OneLinePerRequest extends LogController {
     if (error) request.log.error({ ...line, err: error }, "request failed");
     else request.log.info(line, "request");
   }
+}
+
+function trustHops(hops: number) {
+  return (_address: string, hop: number) => hop < hops;
 }

@@ -27,6 +27,28 @@ const schema = z.object({
   APP_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
   INVITATION_EMAIL_HOOK: z.string().trim().min(1).optional(),
   SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, context) => {
+      if (!value || value === "false") return false;
+      if (value === "true") return true;
+      if (/^\d+$/.test(value)) return Number(value);
+      if (/^[0-9a-f.:/, ]+$/i.test(value)) return value.split(",").map((part) => part.trim());
+      context.addIssue({ code: "custom", message: "must be true, false, a hop count or a list of proxy addresses" });
+      return z.NEVER;
+    }),
+  ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .transform((value) =>
+      (value ?? "")
+        .split(",")
+        .map((origin) => origin.trim().replace(/\/+$/, ""))
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ error: "must be a comma-separated list of origins such as https://app.example.com" }))),
 });
 
 export type Env = {
@@ -42,6 +64,10 @@ export type Env = {
   appUrl: string;
   invitationEmailHook: string | undefined;
   secretKey: string | undefined;
+  /** Whether (and which) proxies' X-Forwarded-* headers to believe for client IP and protocol. */
+  trustProxy: boolean | number | string[];
+  /** Origins besides the server's own allowed to send cookie-authenticated changes. */
+  allowedOrigins: string[];
 };
 
 export class InvalidEnvironment extends Error {
@@ -72,5 +98,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     ),
     invitationEmailHook: env.INVITATION_EMAIL_HOOK,
     secretKey: env.SECRET_KEY,
+    trustProxy: env.TRUST_PROXY,
+    allowedOrigins: env.ALLOWED_ORIGINS,
   };
 }

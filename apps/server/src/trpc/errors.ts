@@ -48,17 +48,10 @@ function zodFieldErrors(error: ZodError): FieldErrors {
   const fields: FieldErrors = {};
   for (const issue of error.issues) {
     const [field] = issue.path;
-    if (field === undefined) addFieldErrors(fields, NON_FIELD, wholeInputMessage(issue.input));
+    if (field === undefined) addFieldErrors(fields, NON_FIELD, issue.message);
     else addFieldErrors(fields, String(field), issue.message);
   }
   return fields;
-}
-
-/** DRF's words for a body that is not an object at all. */
-function wholeInputMessage(input: unknown): string {
-  if (input === undefined || input === null) return "No data provided";
-  const kind = Array.isArray(input) ? "list" : typeof input === "string" ? "str" : typeof input;
-  return `Invalid data. Expected a dictionary, but got ${kind}.`;
 }
 
 /** `email: Enter a valid email address. role: "x" is not a valid choice.` */

@@ -19,6 +19,29 @@ const choiceMessage = (issue: Issue) =>
     : issue.input === null
       ? NOT_NULL
       : `"${typeof issue.input === "string" ? issue.input : JSON.stringify(issue.input)}" is not a valid choice.`;
+/** DRF's words for input that is not an object at all. */
+const objectMessage = (issue: Issue) => {
+  const value = issue.input;
+  if (value === undefined) return "No data provided";
+  const kind = Array.isArray(value)
+    ? "list"
+    : value === null
+      ? "NoneType"
+      : typeof value === "string"
+        ? "str"
+        : typeof value === "number"
+          ? Number.isInteger(value)
+            ? "int"
+            : "float"
+          : typeof value === "boolean"
+            ? "bool"
+            : typeof value;
+  return `Invalid data. Expected a dictionary, but got ${kind}.`;
+};
+
+/** A procedure's input object (unknown fields are dropped, never applied). */
+export const fields = <Shape extends z.ZodRawShape>(shape: Shape) => z.object(shape, { error: objectMessage });
+
 const maxLength = (max: number) => `Ensure this field has no more than ${max} characters.`;
 
 const string = () => z.string({ error: typeMessage("Not a valid string.") });

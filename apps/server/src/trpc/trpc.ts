@@ -1,12 +1,12 @@
 import { initTRPC, TRPCError } from "@trpc/server";
-import { ZodError, z } from "zod";
+import { ZodError } from "zod";
 import type { AuthenticatedCaller, TenantScope } from "../domain/caller.js";
 import { DomainError, Forbidden, Unauthenticated, ValidationFailed } from "../domain/errors.js";
 import { findTenantByRef } from "../domain/tenants.js";
 import type { ThrottleRule } from "../throttle.js";
 import type { Context } from "./context.js";
 import { describeFieldErrors, errorDetails, toTRPCError } from "./errors.js";
-import { tenantRef } from "./schemas.js";
+import { fields, tenantRef } from "./schemas.js";
 
 /**
  * The only `initTRPC` in the codebase, and the role middleware: every
@@ -65,7 +65,7 @@ const NO_TENANT = (ref: string) => `Invalid tenant "${ref}" - object does not ex
  * superuser names a tenant by id or slug, or none (every tenant).
  */
 export const tenantProcedure = authedProcedure
-  .input(z.object({ tenant: tenantRef.optional() }).default({}))
+  .input(fields({ tenant: tenantRef.optional() }).default({}))
   .use(async ({ ctx, input, type, next }) => {
     const named = input.tenant;
     let scope: TenantScope;

@@ -1,11 +1,11 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { login, logout } from "../../domain/sessions.js";
 import { me } from "../../domain/users.js";
 import { THROTTLE_RULES } from "../../throttle.js";
-import { email, loginOutput, password, tenantRef, userOutput } from "../schemas.js";
+import { email, fields, loginOutput, password, tenantRef, userOutput } from "../schemas.js";
 import { authedProcedure, publicProcedure, router, throttled } from "../trpc.js";
 
-const loginInput = z.object({ email, password, tenant: tenantRef.optional() });
+const loginInput = fields({ email, password, tenant: tenantRef.optional() });
 
 export const authRouter = router({
   /** Starts a session; its token is the bearer token and the cookie value. */

@@ -13,6 +13,7 @@ import {
   createdInvitationOutput,
   days,
   email,
+  fields,
   id,
   invitationOutput,
   invitationStatus,
@@ -29,7 +30,7 @@ import { adminProcedure, publicProcedure, router, throttled } from "../trpc.js";
 export const inviteRouter = router({
   /** Returns the invitation with its token, this once; the email hook is called after commit. */
   create: adminProcedure
-    .input(z.object({ email, role: role.nullable().optional() }))
+    .input(fields({ email, role: role.nullable().optional() }))
     .output(createdInvitationOutput)
     .mutation(({ ctx, input }) =>
       inviteUser(serviceContext(ctx), ctx.scope, { email: input.email, role: input.role ?? null }, ctx.caller.user.id),
@@ -37,7 +38,7 @@ export const inviteRouter = router({
 
   /** Never with tokens. */
   list: adminProcedure
-    .input(z.object({ status: invitationStatus.optional() }).default({}))
+    .input(fields({ status: invitationStatus.optional() }).default({}))
     .output(z.array(invitationOutput))
     .query(
       async ({ ctx, input }) =>
@@ -45,18 +46,18 @@ export const inviteRouter = router({
     ),
 
   page: adminProcedure
-    .input(z.object({ status: invitationStatus.optional(), ...pageWindow }))
+    .input(fields({ status: invitationStatus.optional(), ...pageWindow }))
     .output(pageOf(invitationOutput))
     .query(({ ctx, input: { limit, offset, ...filter } }) =>
       listInvitations({ em: ctx.em, clock: ctx.services.clock }, ctx.scope, filter, { limit, offset }),
     ),
 
-  revoke: adminProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
+  revoke: adminProcedure.input(fields({ id })).mutation(async ({ ctx, input }) => {
     await revokeInvitation(ctx, ctx.scope, input.id);
   }),
 
   extend: adminProcedure
-    .input(z.object({ id, days: days.optional() }))
+    .input(fields({ id, days: days.optional() }))
     .output(invitationOutput)
     .mutation(({ ctx, input }) =>
       extendInvitation(
@@ -70,7 +71,7 @@ export const inviteRouter = router({
   /** Anyone holding a token; creates the user in the inviting tenant. */
   accept: publicProcedure
     .use(throttled([{ rule: THROTTLE_RULES.acceptPerIp, by: "ip" }]))
-    .input(z.object({ token, password, firstName: optionalText(150), lastName: optionalText(150) }))
+    .input(fields({ token, password, firstName: optionalText(150), lastName: optionalText(150) }))
     .output(userOutput)
     .mutation(({ ctx, input }) => acceptInvitation({ em: ctx.em, clock: ctx.services.clock }, input)),
 });

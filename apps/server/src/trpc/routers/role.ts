@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { grantRole, listRoleAssignments, revokeRole } from "../../domain/roles.js";
-import { id, pageOf, pageWindow, role, roleAssignmentOutput } from "../schemas.js";
+import { fields, id, pageOf, pageWindow, role, roleAssignmentOutput } from "../schemas.js";
 import { adminProcedure, router, tenantProcedure } from "../trpc.js";
 
 const filters = { userId: id.optional(), role: role.optional() };
@@ -8,25 +8,25 @@ const filters = { userId: id.optional(), role: role.optional() };
 export const roleRouter = router({
   /** Any member reads their tenant's assignments; a superuser every tenant's, or one's. */
   list: tenantProcedure
-    .input(z.object(filters).default({}))
+    .input(fields(filters).default({}))
     .output(z.array(roleAssignmentOutput))
     .query(async ({ ctx, input }) => (await listRoleAssignments(ctx, ctx.scope, input)).results),
 
   page: tenantProcedure
-    .input(z.object({ ...filters, ...pageWindow }))
+    .input(fields({ ...filters, ...pageWindow }))
     .output(pageOf(roleAssignmentOutput))
     .query(({ ctx, input: { limit, offset, ...filter } }) =>
       listRoleAssignments(ctx, ctx.scope, filter, { limit, offset }),
     ),
 
   grant: adminProcedure
-    .input(z.object({ userId: id, role }))
+    .input(fields({ userId: id, role }))
     .output(roleAssignmentOutput)
     .mutation(({ ctx, input }) =>
       grantRole({ em: ctx.em, clock: ctx.services.clock }, ctx.scope, input, ctx.caller.user.id),
     ),
 
-  revoke: adminProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
+  revoke: adminProcedure.input(fields({ id })).mutation(async ({ ctx, input }) => {
     await revokeRole(ctx, ctx.scope, input.id);
   }),
 });

@@ -5,6 +5,7 @@ import { THROTTLE_RULES } from "../../throttle.js";
 import {
   createdTenantOutput,
   email,
+  fields,
   optionalText,
   pageOf,
   pageWindow,
@@ -25,7 +26,7 @@ export const tenantRouter = router({
   create: publicProcedure
     .use(throttled([{ rule: THROTTLE_RULES.tenantCreatePerIp, by: "ip" }]))
     .input(
-      z.object({
+      fields({
         name: requiredText(200),
         adminEmail: email,
         adminPassword: password,
@@ -43,12 +44,12 @@ export const tenantRouter = router({
 
   /** `list`, a window at a time, with the total. */
   page: authedProcedure
-    .input(z.object(pageWindow))
+    .input(fields(pageWindow))
     .output(pageOf(tenantOutput))
     .query(({ ctx, input }) => listTenants(ctx, ownScope(ctx.caller), input)),
 
   get: authedProcedure
-    .input(z.object({ id: tenantRef }))
+    .input(fields({ id: tenantRef }))
     .output(tenantOutput)
     .query(({ ctx, input }) => getTenant(ctx, ownScope(ctx.caller), input.id)),
 });

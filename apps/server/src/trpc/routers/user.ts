@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { requireTenant } from "../../domain/scope.js";
 import { listUsers, me } from "../../domain/users.js";
-import { pageOf, pageWindow, userOutput } from "../schemas.js";
+import { fields, pageOf, pageWindow, userOutput } from "../schemas.js";
 import { authedProcedure, router, tenantProcedure } from "../trpc.js";
 
 export const userRouter = router({
@@ -13,7 +13,7 @@ export const userRouter = router({
     .query(async ({ ctx }) => (await listUsers(ctx, requireTenant(ctx.scope))).results),
 
   page: tenantProcedure
-    .input(z.object(pageWindow))
+    .input(fields(pageWindow))
     .output(pageOf(userOutput))
     .query(({ ctx, input }) => listUsers(ctx, requireTenant(ctx.scope), input)),
 });

@@ -1,0 +1,61 @@
+import { TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import type { FastifyReply } from "fastify";
+import { InvalidRequest } from "../domain/errors.js";
+import { errorDetails } from "../trpc/errors.js";
+import { wireName } from "./names.js";
+
+/** DRF's fixed words. */
+export const DRF = {
+  notAuthenticated: "Authentication credentials were not provided.",
+  invalidToken: "Invalid token.",
+  forbidden: "You do not have permission to perform this action.",
+  notFound: "Not found.",
+  serverError: "A server error occurred.",
+  csrf: "CSRF Failed: Origin checking failed.",
+  methodNotAllowed: (method: string) => `Method "${method}" not allowed.`,
+  unsupportedMediaType: (type: string) => `Unsupported media type "${type}" in request.`,
+  parseError: (reason: string) => `JSON parse error - ${reason}`,
+  tooLarge: "Request body is larger than 65536 bytes.",
+} as const;
+
+/**
+ * A procedure's failure as the old backend answered it: field errors as
+ * `{"field": [...]}` (`non_field_errors` for the whole request), everything
+ * else as `{"detail": "..."}`, with the status DRF used.
+ */
+export function sendProcedureError(reply: FastifyReply, error: unknown, renameField = wireName): FastifyReply {
+  if (!(error instanceof TRPCError) || error.code === "INTERNAL_SERVER_ERROR") {
+    reply.log.error({ err: error instanceof TRPCError ? (error.cause ?? error) : error }, "procedure failed");
+    return reply.code(500).send({ detail: DRF.serverError });
+  }
+  const status = getHTTPStatusCodeFromError(error);
+  const details = errorDetails(error);
+  switch (error.code) {
+    case "BAD_REQUEST": {
+      if (error.cause instanceof InvalidRequest || Object.keys(details.fieldErrors).length === 0) {
+        return reply.code(400).send({ detail: error.message });
+      }
+      const body = Object.fromEntries(
+        Object.entries(details.fieldErrors).map(([field, messages]) => [renameField(field), messages]),
+      );
+      return reply.code(400).send(body);
+    }
+    case "UNAUTHORIZED":
+      return reply
+        .code(401)
+        .header("www-authenticate", 'Bearer realm="api"')
+        .send({ detail: details.authentication === "invalid" ? DRF.invalidToken : DRF.notAuthenticated });
+    case "FORBIDDEN":
+      return reply.code(403).send({ detail: error.message || DRF.forbidden });
+    case "NOT_FOUND":
+      return reply.code(404).send({ detail: DRF.notFound });
+    case "TOO_MANY_REQUESTS":
+      return reply
+        .code(429)
+        .header("retry-after", String(details.retryAfter ?? 1))
+        .send({ detail: error.message });
+    default:
+      return reply.code(status).send({ detail: error.message });
+  }
+}

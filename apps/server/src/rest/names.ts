@@ -1,0 +1,34 @@
+/**
+ * The REST API speaks the old backend's snake_case names; tRPC speaks
+ * camelCase. Foreign keys are named by what they point at on the wire
+ * (`user`, `tenant`) and with an `Id` suffix in tRPC (`userId`, `tenantId`).
+ */
+const TO_WIRE: Record<string, string> = {
+  tenantId: "tenant",
+  userId: "user",
+  invitedById: "invited_by",
+  grantedById: "granted_by",
+  nonFieldErrors: "non_field_errors",
+};
+const FROM_WIRE: Record<string, string> = Object.fromEntries(
+  Object.entries(TO_WIRE).map(([camel, wire]) => [wire, camel]),
+);
+
+/** `adminEmail` → `admin_email`, `userId` → `user`. */
+export function wireName(name: string): string {
+  return TO_WIRE[name] ?? name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/** `admin_email` → `adminEmail`, `user` → `userId`. */
+export function fieldName(wire: string): string {
+  return FROM_WIRE[wire] ?? wire.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/** Renames every key of a procedure's output, all the way down. */
+export function toWire(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(toWire);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [wireName(key), toWire(inner)]));
+  }
+  return value;
+}

@@ -1,0 +1,225 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { MAX_PAGE_SIZE } from "../domain/paging.js";
+import { requestInfo, SESSION_COOKIE } from "../http/trpc.js";
+import { type AppServices, createContext } from "../trpc/context.js";
+import { createCaller } from "../trpc/router.js";
+import { DRF, sendProcedureError } from "./errors.js";
+import { fieldName, toWire } from "./names.js";
+import { REST_ROUTES, type RestRoute } from "./routes.js";
+
+export interface RestOptions {
+  services: AppServices;
+  /** Origins besides the server's own that may send cookie-authenticated changes. */
+  allowedOrigins: string[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+class JsonParseError extends Error {}
+
+/**
+ * The old backend's REST API at its documented paths, as a thin table over
+ * the tRPC procedures (a server-side caller per request): it renames fields
+ * between snake_case and camelCase, moves path and query parameters into the
+ * input, picks the status code, and answers errors in DRF's shapes. No rule
+ * lives here; transport concerns do (cookies, CSRF, redirects, parsing).
+ */
+export async function registerRest(app: FastifyInstance, options: RestOptions): Promise<void> {
+  await app.register(
+    async (api) => {
+      // JSON only: anything else is 415, malformed JSON is DRF's parse error.
+      api.removeAllContentTypeParsers();
+      api.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+        if (body === "") return done(null, undefined);
+        try {
+          done(null, JSON.parse(body as string));
+        } catch (error) {
+          done(new JsonParseError((error as Error).message));
+        }
+      });
+      api.setErrorHandler((error, request, reply) => transportError(error as TransportError, request, reply));
+      api.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: DRF.notFound }));
+
+      const byPath = new Map<string, RestRoute[]>();
+      for (const route of REST_ROUTES) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
+      for (const [path, routes] of byPath) {
+        const url = path.replace(/^\/api/, "").replace("{id}", ":id");
+        const allowed = routes.map((route) => route.method);
+        const allow = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+        for (const route of routes) {
+          api.route({ method: route.method, url, handler: (request, reply) => handle(options, route, request, reply) });
+        }
+        const others = METHODS.filter((method) => !(allowed as string[]).includes(method));
+        if (others.length) {
+          api.route({
+            method: others,
+            url,
+            handler: (request, reply) =>
+              reply
+                .code(405)
+                .header("allow", allow)
+                .send({ detail: DRF.methodNotAllowed(request.method) }),
+          });
+        }
+        api.route({
+          method: "OPTIONS",
+          url,
+          handler: (_request, reply) =>
+            reply.header("allow", allow).send({ name: path, renders: ["application/json"] }),
+        });
+        // The documented paths end with a slash; the bare path redirects there, keeping method and body.
+        api.route({
+          method: [...METHODS, "OPTIONS"],
+          url: url.replace(/\/$/, ""),
+          handler: (request, reply) => {
+            const [pathname, query] = splitUrl(request.url);
+            const location = `${pathname}/${query}`;
+            return reply
+              .code(308)
+              .header("location", location)
+              .send({ detail: `Moved to ${location}.` });
+          },
+        });
+      }
+    },
+    { prefix: "/api" },
+  );
+}
+
+async function handle(options: RestOptions, route: RestRoute, request: FastifyRequest, reply: FastifyReply) {
+  if (UNSAFE.has(request.method) && failsOriginCheck(request, options.allowedOrigins)) {
+    return reply.code(403).send({ detail: DRF.csrf });
+  }
+  const id = (request.params as { id?: string }).id;
+  if (route.id === "uuid" && !(id && UUID.test(id))) return reply.code(404).send({ detail: DRF.notFound });
+
+  // One context per request: the caller is resolved once, whatever the route calls.
+  const context = createContext(options.services, requestInfo(request));
+  const caller = createCaller(() => context);
+  const page = route.pageProcedure ? pageWindow(request.query) : undefined;
+  const input = routeInput(route, request, id);
+  const procedure = page ? (route.pageProcedure as string) : route.procedure;
+  try {
+    const call = procedure.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller);
+    const output = await (call as (input: unknown) => Promise<unknown>)(
+      page ? { ...(input as object), ...page } : input,
+    );
+    if (route.session === "start") startSession(request, reply, output as { token: string; expiresAt: string });
+    if (route.session === "end") reply.clearCookie(SESSION_COOKIE, { path: "/" });
+    if (route.status === 204) return reply.code(204).send();
+    if (page) return reply.send(envelope(request, page, output as { count: number; results: unknown[] }));
+    return reply.code(route.status).send(toWire(output));
+  } catch (error) {
+    return sendProcedureError(reply, error);
+  }
+}
+
+/** The procedure's input from the path, the query string and the whitelisted body fields. */
+function routeInput(route: RestRoute, request: FastifyRequest, id: string | undefined): unknown {
+  const input: Record<string, unknown> = {};
+  if (route.id) input.id = id;
+  const query = request.query as Record<string, string | string[] | undefined>;
+  for (const name of route.query ?? []) {
+    const value = lastValue(query[name]);
+    // An empty filter is no filter, as django-filter has it.
+    if (value !== undefined && value !== "") input[fieldName(name)] = value;
+  }
+  if (route.body && request.body !== undefined) {
+    const body = request.body;
+    // Not an object: let the procedure's validation say so, in its words.
+    if (body === null || typeof body !== "object" || Array.isArray(body)) return body;
+    const fields = body as Record<string, unknown>;
+    for (const name of route.body) if (Object.hasOwn(fields, name)) input[fieldName(name)] = fields[name];
+    for (const [alias, name] of Object.entries(route.bodyAliases ?? {})) {
+      if (!Object.hasOwn(fields, name) && Object.hasOwn(fields, alias)) input[fieldName(name)] = fields[alias];
+    }
+  }
+  return input;
+}
+
+/**
+ * Cookies ride along on cross-site requests, so a change authenticated by the
+ * cookie alone must come from our own origin (or an allowed one). Bearer and
+ * token callers are exempt: no browser sends those by itself.
+ */
+function failsOriginCheck(request: FastifyRequest, allowedOrigins: string[]): boolean {
+  if (request.headers.authorization) return false;
+  if (!request.cookies?.[SESSION_COOKIE]) return false;
+  const origin = request.headers.origin;
+  if (!origin) return true;
+  return origin !== `${request.protocol}://${request.host}` && !allowedOrigins.includes(origin);
+}
+
+function startSession(request: FastifyRequest, reply: FastifyReply, session: { token: string; expiresAt: string }) {
+  reply.setCookie(SESSION_COOKIE, session.token, {
+    httpOnly: true,
+    sameSite: "lax",
+    secure: request.protocol === "https",
+    path: "/",
+    expires: new Date(session.expiresAt),
+  });
+}
+
+/** DRF's LimitOffsetPagination: paged only when `limit` is a positive integer; `offset` defaults to 0. */
+function pageWindow(query: unknown): { limit: number; offset: number } | undefined {
+  const params = query as Record<string, string | string[] | undefined>;
+  const limit = wholeNumber(lastValue(params.limit));
+  if (!limit) return undefined;
+  return { limit: Math.min(limit, MAX_PAGE_SIZE), offset: wholeNumber(lastValue(params.offset)) ?? 0 };
+}
+
+function envelope(
+  request: FastifyRequest,
+  { limit, offset }: { limit: number; offset: number },
+  page: { count: number; results: unknown[] },
+) {
+  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  const link = (newOffset: number | null) => {
+    const target = new URL(url);
+    target.searchParams.set("limit", String(limit));
+    if (newOffset === null) target.searchParams.delete("offset");
+    else target.searchParams.set("offset", String(newOffset));
+    return target.toString();
+  };
+  return {
+    count: page.count,
+    next: offset + limit < page.count ? link(offset + limit) : null,
+    previous: offset <= 0 ? null : offset - limit <= 0 ? link(null) : link(offset - limit),
+    results: toWire(page.results),
+  };
+}
+
+/** Failures before a procedure runs: parsing, sizes, media types. */
+type TransportError = Error & { code?: string; statusCode?: number };
+
+function transportError(error: TransportError, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof JsonParseError) return reply.code(400).send({ detail: DRF.parseError(error.message) });
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return reply.code(413).send({ detail: DRF.tooLarge });
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return reply
+        .code(415)
+        .send({ detail: DRF.unsupportedMediaType(String(request.headers["content-type"] ?? "").split(";")[0] ?? "") });
+  }
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return reply.code(error.statusCode).send({ detail: error.message });
+  }
+  request.log.error({ err: error }, "request failed");
+  return reply.code(500).send({ detail: DRF.serverError });
+}
+
+function lastValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.at(-1) : value;
+}
+
+function wholeNumber(value: string | undefined): number | undefined {
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+function splitUrl(url: string): [string, string] {
+  const at = url.indexOf("?");
+  return at < 0 ? [url, ""] : [url.slice(0, at), url.slice(at)];
+}

@@ -1,0 +1,172 @@
+import type { AnyProcedure } from "@trpc/server";
+import type { AppRouter } from "../trpc/router.js";
+
+type Paths<T, Prefix extends string = ""> = {
+  [K in keyof T & string]: T[K] extends AnyProcedure ? `${Prefix}${K}` : Paths<T[K], `${Prefix}${K}.`>;
+}[keyof T & string];
+
+/** `"role.grant"` and the like: every procedure of the router, by its dotted path. */
+export type ProcedurePath = Paths<AppRouter["_def"]["record"]>;
+
+/**
+ * One REST endpoint of the old backend, as a call of one tRPC procedure. The
+ * shim only moves names and values between the two; every rule is in the
+ * procedure.
+ */
+export interface RestRoute {
+  method: "GET" | "POST" | "DELETE";
+  /** The documented path, `{id}` for the path parameter. */
+  path: string;
+  procedure: ProcedurePath;
+  /** With `?limit=`, the list is answered by this procedure, in DRF's envelope. */
+  pageProcedure?: ProcedurePath;
+  status: 200 | 201 | 204;
+  /** Wire names taken from the JSON body; anything else in it is ignored. */
+  body?: string[];
+  /** Other wire names the body may use instead (`first_name` for `admin_first_name`). */
+  bodyAliases?: Record<string, string>;
+  /** Wire names taken from the query string. */
+  query?: string[];
+  /** How `{id}` is matched: a UUID, or a tenant's id or slug. */
+  id?: "uuid" | "ref";
+  /** Sets (login) or clears (logout) the session cookie. */
+  session?: "start" | "end";
+  summary: string;
+  tag: "tenants" | "auth" | "users" | "invitations" | "roles";
+}
+
+export const REST_ROUTES: RestRoute[] = [
+  {
+    method: "POST",
+    path: "/api/tenants/",
+    procedure: "tenant.create",
+    status: 201,
+    body: ["name", "admin_email", "admin_password", "admin_first_name", "admin_last_name"],
+    bodyAliases: { first_name: "admin_first_name", last_name: "admin_last_name" },
+    summary: "Create a tenant and its first ADMIN (self-service sign-up; throttled per client IP)",
+    tag: "tenants",
+  },
+  {
+    method: "GET",
+    path: "/api/tenants/",
+    procedure: "tenant.list",
+    pageProcedure: "tenant.page",
+    status: 200,
+    summary: "The caller's tenant; every tenant for a superuser",
+    tag: "tenants",
+  },
+  {
+    method: "GET",
+    path: "/api/tenants/{id}/",
+    procedure: "tenant.get",
+    status: 200,
+    id: "ref",
+    summary: "One tenant, by id or slug (members of it, superusers)",
+    tag: "tenants",
+  },
+  {
+    method: "POST",
+    path: "/api/auth/login/",
+    procedure: "auth.login",
+    status: 200,
+    body: ["email", "password", "tenant"],
+    session: "start",
+    summary: "Log in: a session token (bearer) and the `session` cookie (throttled per IP and per email)",
+    tag: "auth",
+  },
+  {
+    method: "POST",
+    path: "/api/auth/logout/",
+    procedure: "auth.logout",
+    status: 204,
+    session: "end",
+    summary: "End the calling session; its token stops working at once",
+    tag: "auth",
+  },
+  { method: "GET", path: "/api/users/me/", procedure: "user.me", status: 200, summary: "The caller", tag: "users" },
+  {
+    method: "GET",
+    path: "/api/users/",
+    procedure: "user.list",
+    pageProcedure: "user.page",
+    status: 200,
+    query: ["tenant"],
+    summary: "The users of the caller's tenant (superuser: `?tenant=` required)",
+    tag: "users",
+  },
+  {
+    method: "POST",
+    path: "/api/users/invite/",
+    procedure: "invite.create",
+    status: 201,
+    body: ["email", "role", "tenant"],
+    summary: "Invite an email with an optional role (tenant ADMIN; superuser passes `tenant`); the token is shown once",
+    tag: "invitations",
+  },
+  {
+    method: "GET",
+    path: "/api/users/invitations/",
+    procedure: "invite.list",
+    pageProcedure: "invite.page",
+    status: 200,
+    query: ["status", "tenant"],
+    summary: "Invitations, never with their tokens (tenant ADMIN, superuser)",
+    tag: "invitations",
+  },
+  {
+    method: "DELETE",
+    path: "/api/users/invitations/{id}/",
+    procedure: "invite.revoke",
+    status: 204,
+    id: "uuid",
+    summary: "Revoke an invitation; its token stops working",
+    tag: "invitations",
+  },
+  {
+    method: "POST",
+    path: "/api/users/invitations/{id}/extend/",
+    procedure: "invite.extend",
+    status: 200,
+    id: "uuid",
+    body: ["days"],
+    summary: "Extend a pending or expired invitation to now + days (1–30, default 7)",
+    tag: "invitations",
+  },
+  {
+    method: "POST",
+    path: "/api/users/accept-invite/",
+    procedure: "invite.accept",
+    status: 201,
+    body: ["token", "password", "first_name", "last_name"],
+    summary: "Accept an invitation: creates the user in the inviting tenant (throttled per IP)",
+    tag: "invitations",
+  },
+  {
+    method: "GET",
+    path: "/api/user-roles/",
+    procedure: "role.list",
+    pageProcedure: "role.page",
+    status: 200,
+    query: ["user", "role", "tenant"],
+    summary: "Role assignments of the caller's tenant (superuser: all, or `?tenant=`)",
+    tag: "roles",
+  },
+  {
+    method: "POST",
+    path: "/api/user-roles/",
+    procedure: "role.grant",
+    status: 201,
+    body: ["user", "role"],
+    summary: "Grant a role to a user (tenant ADMIN, superuser)",
+    tag: "roles",
+  },
+  {
+    method: "DELETE",
+    path: "/api/user-roles/{id}/",
+    procedure: "role.revoke",
+    status: 204,
+    id: "uuid",
+    summary: "Revoke a role assignment; a tenant's last ADMIN cannot be revoked",
+    tag: "roles",
+  },
+];
