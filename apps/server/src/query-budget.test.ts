@@ -17,7 +17,7 @@ const BUDGET = {
   "invite.list": 2,
   "auth.login": 2,
   "tenant.create": 7,
-  "invite.create": 6,
+  "invite.create": 7,
   "invite.accept": 6,
   "invite.revoke": 3,
   "invite.extend": 3,

@@ -5,6 +5,7 @@ import { DAY_MS } from "./clock.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, InvalidRequest, NotFound, ValidationFailed } from "./errors.js";
+import { lockTenant } from "./locks.js";
 import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import { requireTenant } from "./scope.js";
 import {
@@ -62,6 +63,8 @@ export async function inviteUser(
     const now = ctx.clock.now();
     try {
       const invitation = await ctx.em.transactional(async (em) => {
+        // Concurrent invites of one address take turns, so each replaces the one before.
+        await lockTenant(em, tenantId);
         await em
           .getConnection()
           .execute(

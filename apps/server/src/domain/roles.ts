@@ -1,8 +1,9 @@
-import { LockMode, newId, type Role, RoleAssignment, Tenant } from "@tenantry/db";
+import { newId, type Role, RoleAssignment } from "@tenantry/db";
 import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { InvalidRequest, NON_FIELD, NotFound, ValidationFailed } from "./errors.js";
+import { lockTenant } from "./locks.js";
 import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import { type RoleAssignmentView, roleAssignmentView } from "./views.js";
 
@@ -105,7 +106,7 @@ export async function revokeRole(ctx: Pick<ServiceContext, "em">, scope: TenantS
     return;
   }
   await ctx.em.transactional(async (em) => {
-    await em.findOneOrFail(Tenant, { id: assignment.tenant }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    await lockTenant(em, assignment.tenant);
     const admins = await em.count(RoleAssignment, { tenant: assignment.tenant, role: "ADMIN" });
     if (admins <= 1) throw new InvalidRequest(LAST_ADMIN);
     if ((await em.nativeDelete(RoleAssignment, { id })) === 0) throw new NotFound();
