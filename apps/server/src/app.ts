@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import fastifyCookie from "@fastify/cookie";
+import fastifyHelmet from "@fastify/helmet";
 import type { Database } from "@tenantry/db";
 import Fastify, {
   type FastifyBaseLogger,
@@ -9,6 +10,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Env } from "./env.js";
+import { registerDocs } from "./http/docs.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerTrpc } from "./http/trpc.js";
 import type { Logger } from "./logger.js";
@@ -22,6 +24,7 @@ export interface AppDependencies {
   services: AppServices;
 }
 
+const VERSION = "0.1.0";
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Builds the HTTP host around an open database. Listening is the caller's job. */
@@ -46,10 +49,16 @@ export async function buildApp({ env, db, logger, services }: AppDependencies): 
     reply.header("x-request-id", request.id);
   });
 
+  await app.register(fastifyHelmet, {
+    // An API answers JSON; the one HTML page (the docs) brings its own policy.
+    contentSecurityPolicy: false,
+    crossOriginEmbedderPolicy: false,
+  });
   await app.register(fastifyCookie);
   registerHealthRoutes(app, () => db.ping());
   await registerTrpc(app, services);
   await registerRest(app, { services, allowedOrigins: env.allowedOrigins });
+  await registerDocs(app, VERSION);
   return app;
 }
 

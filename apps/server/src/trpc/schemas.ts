@@ -63,7 +63,7 @@ export const email = string()
 export const password = string().min(1, NOT_BLANK).max(4096, maxLength(4096));
 
 export const role = z.enum(ROLES, { error: choiceMessage });
-export const id = string().pipe(z.uuid({ error: "Must be a valid UUID." }));
+export const id = z.uuid({ error: typeMessage("Must be a valid UUID.") });
 /** A tenant named by id or slug. */
 export const tenantRef = requiredText(100);
 export const invitationStatus = z.enum([...INVITATION_STATES, "expired"], { error: choiceMessage });

@@ -1,0 +1,22 @@
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUi from "@fastify/swagger-ui";
+import type { FastifyInstance } from "fastify";
+import { buildOpenApiDocument } from "../rest/openapi.js";
+
+/**
+ * `/api/openapi.json`, generated once at start from the procedures' schemas,
+ * and `/api/docs/`, Swagger UI served from its package (no CDN: works offline).
+ */
+export async function registerDocs(app: FastifyInstance, version: string): Promise<void> {
+  const document = buildOpenApiDocument(version);
+  app.get("/api/openapi.json", async () => document);
+  await app.register(fastifySwagger, {
+    mode: "static",
+    specification: { document: document as never },
+  });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: "/api/docs",
+    staticCSP: true,
+    uiConfig: { url: "/api/openapi.json", deepLinking: true, tryItOutEnabled: true },
+  });
+}
