@@ -43,7 +43,7 @@ const detail = (example: string): JsonSchema => ({
 export function buildOpenApiDocument(version: string): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of REST_ROUTES) {
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route);
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route) };
   }
   const components: Record<string, JsonSchema> = {};
   for (const [schema, name] of COMPONENTS) components[name] = toWireSchema(convert(schema, "output"));
