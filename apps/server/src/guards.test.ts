@@ -31,6 +31,7 @@ const TOKEN_EXPIRED = "This invitation has expired.";
 const TOKEN_ACCEPTED = "This invitation has already been accepted.";
 const LOGIN_FAILED = "Unable to log in with provided credentials.";
 const NOT_A_STRING = "Not a valid string.";
+const NOT_A_UUID = "Must be a valid UUID.";
 const NOT_NULL = "This field may not be null.";
 const NOT_AN_INTEGER = "A valid integer is required.";
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
@@ -885,7 +886,7 @@ describe("guards and decisions of API.md, through the tRPC procedures", () => {
       {
         input: "invite.extend id: 5",
         field: "id",
-        message: NOT_A_STRING,
+        message: NOT_A_UUID,
         call: ({ admin }) => admin.invite.extend({ id: 5 } as never),
       },
       {
@@ -903,7 +904,7 @@ describe("guards and decisions of API.md, through the tRPC procedures", () => {
       {
         input: "role.grant userId: 5",
         field: "userId",
-        message: NOT_A_STRING,
+        message: NOT_A_UUID,
         call: ({ admin }) => admin.role.grant({ userId: 5, role: "VIEWER" } as never),
       },
     ];

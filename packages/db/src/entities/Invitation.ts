@@ -34,7 +34,7 @@ export const Invitation = defineEntity({
     deliveryNextAttemptAt: p.datetime().columnType("timestamptz").nullable(),
     deliveryLastError: p.text().nullable(),
     /** The plain token encrypted with the server key until delivery ends; never the plain token. */
-    deliveryTokenCiphertext: p.text().hidden().lazy().nullable(),
+    deliveryTokenCiphertext: p.text().lazy(true).nullable().default(null),
   }),
 });
 export type Invitation = InferEntity<typeof Invitation>;
