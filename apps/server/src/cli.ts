@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import { hostname, userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import { openDatabase, resolveDatabaseTarget } from "@tenantry/db";
+import type { AuditContext } from "./domain/audit.js";
 import { systemClock } from "./domain/clock.js";
 import { ValidationFailed } from "./domain/errors.js";
 import { createSuperuser } from "./domain/users.js";
@@ -21,6 +23,12 @@ Commands:
 `;
 
 class UsageError extends Error {}
+
+/** What the CLI's changes are recorded as: the command line, run by this OS user on this host. */
+const CLI_AUDIT: AuditContext = {
+  actor: { type: "cli" },
+  client: { ip: null, userAgent: `tenantry-cli (${userInfo().username}@${hostname()})` },
+};
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -62,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
       const db = await openDatabase(target, { poolSize: 1 });
       try {
         const user = await createSuperuser(
-          { em: db.orm.em.fork(), clock: systemClock },
+          { em: db.orm.em.fork(), clock: systemClock, audit: CLI_AUDIT },
           {
             email: parsedEmail.data,
             password,

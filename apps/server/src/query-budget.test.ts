@@ -3,8 +3,9 @@ import { addMember, createHarness, type Harness, STRONG_PASSWORD, signUp, superu
 
 /**
  * How many SQL statements each procedure sends (begin and commit included:
- * each is a round trip). A change that adds one fails here; raise a budget
- * only on purpose. Lists must not grow with the rows they return.
+ * each is a round trip; every change also writes its audit event). A change
+ * that adds one fails here; raise a budget only on purpose. Lists must not
+ * grow with the rows they return.
  */
 const BUDGET = {
   "auth.me": 1,
@@ -16,14 +17,14 @@ const BUDGET = {
   "role.list": 2,
   "invite.list": 2,
   "auth.login": 2,
-  "tenant.create": 7,
-  "invite.create": 7,
-  "invite.accept": 6,
-  "invite.revoke": 3,
-  "invite.extend": 3,
-  "role.grant": 5,
-  "role.revoke": 3,
-  "role.revoke (ADMIN)": 7,
+  "tenant.create": 8,
+  "invite.create": 8,
+  "invite.accept": 7,
+  "invite.revoke": 6,
+  "invite.extend": 6,
+  "role.grant": 6,
+  "role.revoke": 6,
+  "role.revoke (ADMIN)": 8,
 } as const;
 
 type Measured = keyof typeof BUDGET;
@@ -45,7 +46,7 @@ describe("SQL statements per procedure", () => {
     h.resetQueries();
     const result = await work();
     counts.set(name, h.queries.length);
-    expect(h.queries.length, `${name}:\n${h.queries.join("\n")}`).toBe(BUDGET[name]);
+    expect.soft(h.queries.length, `${name}:\n${h.queries.join("\n")}`).toBe(BUDGET[name]);
     return result;
   }
 

@@ -1,5 +1,5 @@
 import type { EntityManager } from "@tenantry/db";
-import type { Caller } from "./caller.js";
+import type { AuditContext } from "./audit.js";
 import type { Clock } from "./clock.js";
 
 /** What the invitation services need of email delivery. */
@@ -15,7 +15,7 @@ export interface ServiceContext {
   /** The request's own EntityManager fork. */
   em: EntityManager;
   clock: Clock;
-  caller: Caller;
   mailbox: InvitationMailbox;
-  client: { ip: string | null; userAgent: string | null };
+  /** Who acts, and from where: every change is recorded with it. */
+  audit: AuditContext;
 }

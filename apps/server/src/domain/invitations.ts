@@ -1,5 +1,6 @@
 import { createInvitationToken, hashInvitationToken, hashPassword, passwordProblems } from "@tenantry/auth";
 import { type EntityManager, Invitation, newId, type Role, RoleAssignment, User } from "@tenantry/db";
+import { insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import { DAY_MS } from "./clock.js";
 import type { ServiceContext } from "./context.js";
@@ -31,12 +32,18 @@ const REPLACE_ATTEMPTS = 3;
  */
 const REVOKE_PENDING = `update invitations set
     state = 'revoked',
+    revoked_at = ?,
     delivery_token_ciphertext = null,
     delivery_next_attempt_at = null,
     delivery_last_error = case when email_delivery = 'pending'
       then 'Cancelled: the invitation was revoked before delivery.' else delivery_last_error end,
     email_delivery = case when email_delivery = 'pending' then 'failed' else email_delivery end
   where state = 'pending'`;
+
+/** Ids of the invitations a statement changed (`returning id`). */
+function changedIds(result: unknown): string[] {
+  return (result as { id: string }[]).map((row) => row.id);
+}
 
 export interface InviteInput {
   email: string;
@@ -65,14 +72,16 @@ export async function inviteUser(
       const invitation = await ctx.em.transactional(async (em) => {
         // Concurrent invites of one address take turns, so each replaces the one before.
         await lockTenant(em, tenantId);
-        await em
-          .getConnection()
-          .execute(
-            `${REVOKE_PENDING} and tenant_id = ? and lower(email) = lower(?)`,
-            [tenantId, input.email],
-            "run",
-            em.getTransactionContext(),
-          );
+        const replaced = changedIds(
+          await em
+            .getConnection()
+            .execute(
+              `${REVOKE_PENDING} and tenant_id = ? and lower(email) = lower(?) returning id`,
+              [now, tenantId, input.email],
+              "all",
+              em.getTransactionContext(),
+            ),
+        );
         const created = em.create(Invitation, {
           id: newId(),
           tenant: tenantId,
@@ -89,6 +98,17 @@ export async function inviteUser(
           deliveryNextAttemptAt: now,
           deliveryTokenCiphertext: sealed,
         });
+        recordAudit(
+          em,
+          ctx.audit,
+          {
+            action: "invitation.created",
+            tenantId,
+            target: { type: "invitation", id: created.id },
+            details: { email: input.email, role: input.role, replaced },
+          },
+          now,
+        );
         await em.flush();
         return created;
       });
@@ -175,20 +195,44 @@ async function findInScope(em: EntityManager, scope: TenantScope, id: string): P
 }
 
 /** Revoking stops the token at once; revoking a revoked invitation again is a no-op. */
-export async function revokeInvitation(ctx: Pick<ServiceContext, "em">, scope: TenantScope, id: string): Promise<void> {
+export async function revokeInvitation(
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
+  scope: TenantScope,
+  id: string,
+): Promise<void> {
   const invitation = await findInScope(ctx.em, scope, id);
   if (invitation.state === "revoked") return;
   if (invitation.state === "pending") {
-    const changed = await ctx.em.getConnection().execute(`${REVOKE_PENDING} and id = ?`, [id], "run");
-    if ((changed as { affectedRows?: number }).affectedRows) return;
-    // Accepted between our read and our update.
+    const now = ctx.clock.now();
+    const revoked = await ctx.em.transactional(async (em) => {
+      const changed = await em
+        .getConnection()
+        .execute(`${REVOKE_PENDING} and id = ? returning id`, [now, id], "all", em.getTransactionContext());
+      if (changedIds(changed).length === 0) return false;
+      await insertAudit(
+        em,
+        ctx.audit,
+        {
+          action: "invitation.revoked",
+          tenantId: invitation.tenant,
+          target: { type: "invitation", id },
+          details: { email: invitation.email },
+        },
+        now,
+      );
+      return true;
+    });
+    if (revoked) return;
+    // Accepted or revoked between our read and our update.
+    const current = await ctx.em.fork().findOne(Invitation, { id });
+    if (current?.state === "revoked") return;
   }
   throw new InvalidRequest("An accepted invitation cannot be revoked.");
 }
 
 /** A pending or expired invitation becomes pending until now + days; the token stays the same. */
 export async function extendInvitation(
-  ctx: Pick<ServiceContext, "em" | "clock">,
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
   scope: TenantScope,
   id: string,
   days: number,
@@ -197,13 +241,135 @@ export async function extendInvitation(
   const now = ctx.clock.now();
   const expiresAt = new Date(now.getTime() + days * DAY_MS);
   if (invitation.state === "pending") {
-    const changed = await ctx.em.nativeUpdate(Invitation, { id, state: "pending" }, { expiresAt });
-    if (changed === 1) {
+    const extended = await ctx.em.transactional(async (em) => {
+      if ((await em.nativeUpdate(Invitation, { id, state: "pending" }, { expiresAt })) !== 1) return false;
+      await insertAudit(
+        em,
+        ctx.audit,
+        {
+          action: "invitation.extended",
+          tenantId: invitation.tenant,
+          target: { type: "invitation", id },
+          details: { days, expiresAt: expiresAt.toISOString(), previousExpiresAt: invitation.expiresAt.toISOString() },
+        },
+        now,
+      );
+      return true;
+    });
+    if (extended) {
       invitation.expiresAt = expiresAt;
       return invitationView(invitation, now);
     }
   }
   throw new InvalidRequest("Only a pending or expired invitation can be extended.");
+}
+
+/**
+ * Sends a pending or expired invitation again: a new token (the old one stops
+ * working at once), a new expiry, and the email hook runs again.
+ */
+export async function resendInvitation(
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit" | "mailbox">,
+  scope: TenantScope,
+  id: string,
+): Promise<InvitationView & { token: string }> {
+  const invitation = await findInScope(ctx.em, scope, id);
+  const now = ctx.clock.now();
+  const { token, tokenHash } = createInvitationToken();
+  const expiresAt = new Date(now.getTime() + DEFAULT_INVITATION_DAYS * DAY_MS);
+  if (invitation.state === "pending") {
+    const resent = await ctx.em.transactional(async (em) => {
+      const changed = await em.nativeUpdate(
+        Invitation,
+        { id, state: "pending" },
+        {
+          tokenHash,
+          expiresAt,
+          emailDelivery: "pending",
+          deliveryAttempts: 0,
+          deliveryNextAttemptAt: now,
+          deliveryLastError: null,
+          deliveryTokenCiphertext: ctx.mailbox.seal(token),
+        },
+      );
+      if (changed !== 1) return false;
+      await insertAudit(
+        em,
+        ctx.audit,
+        {
+          action: "invitation.resent",
+          tenantId: invitation.tenant,
+          target: { type: "invitation", id },
+          details: { email: invitation.email, expiresAt: expiresAt.toISOString() },
+        },
+        now,
+      );
+      return true;
+    });
+    if (resent) {
+      ctx.mailbox.notify();
+      Object.assign(invitation, { expiresAt, emailDelivery: "pending" });
+      return { ...invitationView(invitation, now), token };
+    }
+  }
+  throw new InvalidRequest("Only a pending or expired invitation can be re-sent.");
+}
+
+export const DEFAULT_RETENTION_DAYS = 30;
+
+/**
+ * Deletes invitations that expired, or were revoked, more than `olderThanDays`
+ * ago (accepted ones are kept: they record how a user joined). Each deletion
+ * is recorded in the same statement. A dry run only counts.
+ */
+export async function purgeInvitations(
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
+  scope: TenantScope,
+  options: { olderThanDays: number; dryRun: boolean },
+): Promise<{ purged: number; dryRun: boolean; cutoff: string }> {
+  const now = ctx.clock.now();
+  const cutoff = new Date(now.getTime() - options.olderThanDays * DAY_MS);
+  const where = new Conditions().add(
+    "((i.state = 'pending' and i.expires_at < ?) or (i.state = 'revoked' and i.revoked_at < ?))",
+    cutoff,
+    cutoff,
+  );
+  if (scope.tenantId) where.add("i.tenant_id = ?", scope.tenantId);
+  const connection = ctx.em.getConnection();
+  if (options.dryRun) {
+    const rows = await connection.execute<{ count: string }[]>(
+      `select count(*) as count from invitations i ${where.toSql()}`,
+      where.params,
+    );
+    return { purged: Number(rows[0]?.count ?? 0), dryRun: true, cutoff: cutoff.toISOString() };
+  }
+  const actor = ctx.audit.actor;
+  const rows = await connection.execute<{ id: string }[]>(
+    `with purged as (
+       delete from invitations i ${where.toSql()}
+       returning i.id, i.tenant_id, i.email, i.state, i.expires_at, i.revoked_at
+     )
+     insert into audit_events (id, occurred_at, actor_type, actor_id, actor_email, tenant_id, action,
+                               target_type, target_id, details, ip, user_agent)
+     select gen_random_uuid(), ?, ?, ?, ?, p.tenant_id, 'invitation.purged', 'invitation', p.id::text,
+            jsonb_build_object('email', p.email,
+                               'status', case when p.state = 'revoked' then 'revoked' else 'expired' end,
+                               'expiresAt', p.expires_at, 'revokedAt', p.revoked_at, 'olderThanDays', ?::int),
+            ?, ?
+     from purged
+     returning target_id as id`,
+    [
+      ...where.params,
+      now,
+      actor.type,
+      actor.type === "user" ? actor.id : null,
+      actor.type === "user" ? actor.email : null,
+      options.olderThanDays,
+      ctx.audit.client.ip,
+      ctx.audit.client.userAgent,
+    ],
+  );
+  return { purged: rows.length, dryRun: false, cutoff: cutoff.toISOString() };
 }
 
 export interface AcceptInput {
@@ -219,7 +385,7 @@ export interface AcceptInput {
  * of many concurrent accepts of one token exactly one succeeds.
  */
 export async function acceptInvitation(
-  ctx: Pick<ServiceContext, "em" | "clock">,
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
   input: AcceptInput,
 ): Promise<UserView> {
   const invitation = await ctx.em.findOne(Invitation, { tokenHash: hashInvitationToken(input.token) });
@@ -262,6 +428,18 @@ export async function acceptInvitation(
         isSuperuser: false,
         dateJoined: now,
       });
+      recordAudit(
+        em,
+        ctx.audit,
+        {
+          action: "invitation.accepted",
+          tenantId: invitation.tenant,
+          target: { type: "invitation", id: invitation.id },
+          details: { userId: created.id, email: invitation.email, role: invitation.role ?? null },
+          actor: { type: "user", id: created.id, email: created.email },
+        },
+        now,
+      );
       if (invitation.role) {
         em.create(RoleAssignment, {
           id: newId(),

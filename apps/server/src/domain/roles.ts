@@ -1,4 +1,5 @@
 import { newId, type Role, RoleAssignment } from "@tenantry/db";
+import { insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
@@ -56,7 +57,7 @@ export async function listRoleAssignments(
  * duplicate, also between two concurrent grants.
  */
 export async function grantRole(
-  ctx: Pick<ServiceContext, "em" | "clock">,
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
   scope: TenantScope,
   input: { userId: string; role: Role },
   grantedById: string,
@@ -71,14 +72,26 @@ export async function grantRole(
     );
   const tenantId = rows[0]?.tenant_id;
   if (!tenantId) throw ValidationFailed.field("userId", `Invalid pk "${input.userId}" - object does not exist.`);
+  const now = ctx.clock.now();
   const assignment = ctx.em.create(RoleAssignment, {
     id: newId(),
     tenant: tenantId,
     user: input.userId,
     role: input.role,
     grantedBy: grantedById,
-    createdAt: ctx.clock.now(),
+    createdAt: now,
   });
+  recordAudit(
+    ctx.em,
+    ctx.audit,
+    {
+      action: "role.granted",
+      tenantId,
+      target: { type: "role_assignment", id: assignment.id },
+      details: { userId: input.userId, role: input.role },
+    },
+    now,
+  );
   try {
     await ctx.em.flush();
   } catch (error) {
@@ -98,17 +111,31 @@ const LAST_ADMIN = "This is the tenant's last ADMIN assignment; grant ADMIN to s
  * so two admins revoking each other at the same moment are serialized and the
  * second sees that only one ADMIN is left: a tenant is never locked out.
  */
-export async function revokeRole(ctx: Pick<ServiceContext, "em">, scope: TenantScope, id: string): Promise<void> {
+export async function revokeRole(
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
+  scope: TenantScope,
+  id: string,
+): Promise<void> {
   const assignment = await ctx.em.findOne(RoleAssignment, scope.tenantId ? { id, tenant: scope.tenantId } : { id });
   if (!assignment) throw new NotFound();
-  if (assignment.role !== "ADMIN") {
-    if ((await ctx.em.nativeDelete(RoleAssignment, { id })) === 0) throw new NotFound();
-    return;
-  }
+  const now = ctx.clock.now();
   await ctx.em.transactional(async (em) => {
-    await lockTenant(em, assignment.tenant);
-    const admins = await em.count(RoleAssignment, { tenant: assignment.tenant, role: "ADMIN" });
-    if (admins <= 1) throw new InvalidRequest(LAST_ADMIN);
+    if (assignment.role === "ADMIN") {
+      await lockTenant(em, assignment.tenant);
+      const admins = await em.count(RoleAssignment, { tenant: assignment.tenant, role: "ADMIN" });
+      if (admins <= 1) throw new InvalidRequest(LAST_ADMIN);
+    }
     if ((await em.nativeDelete(RoleAssignment, { id })) === 0) throw new NotFound();
+    await insertAudit(
+      em,
+      ctx.audit,
+      {
+        action: "role.revoked",
+        tenantId: assignment.tenant,
+        target: { type: "role_assignment", id },
+        details: { userId: assignment.user, role: assignment.role },
+      },
+      now,
+    );
   });
 }

@@ -9,7 +9,8 @@ import {
   verifyPasswordOrDummy,
 } from "@tenantry/auth";
 import { type EntityManager, Session } from "@tenantry/db";
-import type { Caller } from "./caller.js";
+import { auditInsertSql, insertAudit } from "./audit.js";
+import type { AuthenticatedCaller, Caller } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { NON_FIELD, Unauthenticated, ValidationFailed } from "./errors.js";
 import { isUuid } from "./ids.js";
@@ -37,24 +38,48 @@ const MAX_CANDIDATES = 20;
  * tenant, or in any). Wrong password and unknown email fail alike, in body and
  * in time: an unknown email still costs one Argon2 verification.
  */
-export async function login(ctx: Pick<ServiceContext, "em" | "clock">, input: LoginInput): Promise<LoginResult> {
+export async function login(
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
+  input: LoginInput,
+): Promise<LoginResult> {
   const candidates = await loginCandidates(ctx.em, input.email, input.tenant);
   const verified = candidates.length
     ? await Promise.all(candidates.map((row) => verifyPasswordOrDummy(row.password_hash, input.password)))
     : [await verifyPasswordOrDummy(null, input.password)];
   const matches = candidates.filter((_, index) => verified[index]);
-  if (matches.length === 0) throw ValidationFailed.field(NON_FIELD, LOGIN_FAILED);
-  if (matches.length > 1) {
+  const now = ctx.clock.now();
+  if (matches.length !== 1) {
+    // Recorded against the tenant only when the address names exactly one account.
+    const tenantId = candidates.length === 1 ? (candidates[0]?.tenant_id ?? null) : null;
+    const reason = matches.length === 0 ? "bad_credentials" : "ambiguous_tenant";
+    await insertAudit(
+      ctx.em,
+      ctx.audit,
+      { action: "auth.login_failed", tenantId, details: { email: input.email, tenant: input.tenant ?? null, reason } },
+      now,
+    );
+    if (matches.length === 0) throw ValidationFailed.field(NON_FIELD, LOGIN_FAILED);
     throw ValidationFailed.field(
       "tenant",
       "This email has an account in more than one tenant. Name the tenant (its id or slug) to log in.",
     );
   }
   const user = userRecord(matches[0] as LoginRow);
-  const now = ctx.clock.now();
   const { id, token, secretHash } = createSessionToken();
   const expiresAt = sessionExpiry(now);
-  await ctx.em.insert(Session, { id, secretHash, user: user.id, createdAt: now, expiresAt });
+  // The session and its audit record in one statement: both or neither.
+  const event = auditInsertSql(
+    { ...ctx.audit, actor: { type: "user", id: user.id, email: user.email } },
+    { action: "auth.login_succeeded", tenantId: user.tenantId, target: { type: "user", id: user.id } },
+    now,
+  );
+  await ctx.em.getConnection().execute(
+    `with session as (
+       insert into sessions (id, secret_hash, user_id, created_at, expires_at) values (?, ?, ?, ?, ?)
+     ) ${event.sql}`,
+    [id, secretHash, user.id, now, expiresAt, ...event.params],
+    "run",
+  );
   return { token, expiresAt: expiresAt.toISOString(), user: userView(user) };
 }
 
@@ -77,8 +102,22 @@ async function loginCandidates(em: EntityManager, email: string, tenant: string 
 }
 
 /** Ends this session only; the token stops working at once. */
-export async function logout(ctx: Pick<ServiceContext, "em">, sessionId: string): Promise<void> {
-  await ctx.em.nativeDelete(Session, { id: sessionId });
+export async function logout(
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
+  caller: AuthenticatedCaller,
+): Promise<void> {
+  const event = auditInsertSql(
+    ctx.audit,
+    { action: "auth.logout", tenantId: caller.user.tenantId, target: { type: "user", id: caller.user.id } },
+    ctx.clock.now(),
+  );
+  await ctx.em
+    .getConnection()
+    .execute(
+      `with ended as (delete from sessions where id = ?) ${event.sql}`,
+      [caller.sessionId, ...event.params],
+      "run",
+    );
 }
 
 type SessionRow = UserRow & { session_id: string; secret_hash: string; expires_at: Date };

@@ -1,5 +1,6 @@
 import { hashPassword, passwordProblems } from "@tenantry/auth";
 import { type EntityManager, newId, RoleAssignment, Tenant, User } from "@tenantry/db";
+import { recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
@@ -20,7 +21,7 @@ const SLUG_ATTEMPTS = 5;
 
 /** Self-service sign-up: the tenant, its first user and that user's ADMIN role, all or nothing. */
 export async function createTenant(
-  ctx: Pick<ServiceContext, "em" | "clock">,
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
   input: CreateTenantInput,
 ): Promise<TenantView & { adminUserId: string }> {
   const errors = new FieldErrorCollector();
@@ -67,6 +68,19 @@ export async function createTenant(
           grantedBy: null,
           createdAt: now,
         });
+        recordAudit(
+          em,
+          ctx.audit,
+          {
+            action: "tenant.created",
+            tenantId: tenant.id,
+            target: { type: "tenant", id: tenant.id },
+            details: { name: tenant.name, slug, adminUserId: admin.id, adminEmail: admin.email },
+            // Sign-up is anonymous; the new admin is who did it.
+            actor: { type: "user", id: admin.id, email: admin.email },
+          },
+          now,
+        );
         await em.flush();
         return { ...tenantView(tenant), adminUserId: admin.id };
       });

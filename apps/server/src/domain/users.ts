@@ -1,5 +1,6 @@
 import { hashPassword, passwordProblems } from "@tenantry/auth";
 import { newId, User } from "@tenantry/db";
+import { recordAudit } from "./audit.js";
 import type { AuthenticatedCaller } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
@@ -40,7 +41,7 @@ export interface CreateSuperuserInput {
 
 /** Platform staff: a user of no tenant. Only the command line creates them. */
 export async function createSuperuser(
-  ctx: Pick<ServiceContext, "em" | "clock">,
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
   input: CreateSuperuserInput,
 ): Promise<UserView> {
   const errors = new FieldErrorCollector();
@@ -57,6 +58,17 @@ export async function createSuperuser(
     isSuperuser: true,
     dateJoined: ctx.clock.now(),
   });
+  recordAudit(
+    ctx.em,
+    ctx.audit,
+    {
+      action: "superuser.created",
+      tenantId: null,
+      target: { type: "user", id: user.id },
+      details: { email: user.email },
+    },
+    user.dateJoined,
+  );
   try {
     await ctx.em.flush();
   } catch (error) {

@@ -1,4 +1,5 @@
 import type { MikroORM, Role } from "@tenantry/db";
+import { insertAudit, SYSTEM } from "../domain/audit.js";
 import type { Clock } from "../domain/clock.js";
 import type { InvitationMailbox } from "../domain/context.js";
 import type { Logger } from "../logger.js";
@@ -187,13 +188,31 @@ export class InvitationDelivery implements InvitationMailbox {
     await this.finish(row, "sent", null);
   }
 
+  /** Records the outcome; a failure is audited in the same transaction. */
   private finish(row: ClaimedRow, outcome: "sent" | "failed", reason: string | null): Promise<unknown> {
-    return this.options.orm.em.getConnection().execute(
-      `update invitations set email_delivery = ?, delivery_last_error = ?,
-         delivery_token_ciphertext = null, delivery_next_attempt_at = null
-       where id = ? and email_delivery = 'pending'`,
-      [outcome, reason, row.id],
-    );
+    return this.options.orm.em.fork().transactional(async (em) => {
+      const changed = await em.getConnection().execute(
+        `update invitations set email_delivery = ?, delivery_last_error = ?,
+           delivery_token_ciphertext = null, delivery_next_attempt_at = null
+         where id = ? and email_delivery = 'pending' returning id`,
+        [outcome, reason, row.id],
+        "all",
+        em.getTransactionContext(),
+      );
+      if (outcome === "failed" && (changed as unknown[]).length > 0) {
+        await insertAudit(
+          em,
+          SYSTEM,
+          {
+            action: "email.delivery_failed",
+            tenantId: row.tenant_id,
+            target: { type: "invitation", id: row.id },
+            details: { email: row.email, attempts: row.delivery_attempts, reason },
+          },
+          this.options.clock.now(),
+        );
+      }
+    });
   }
 }
 

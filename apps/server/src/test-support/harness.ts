@@ -145,7 +145,14 @@ export async function addMember(
 /** Creates a superuser the way the CLI does, and logs them in. */
 export async function superuser(h: Harness) {
   const email = `${unique("staff")}@platform.example.com`;
-  const user = await createSuperuser({ em: h.db.orm.em.fork(), clock: h.clock }, { email, password: STRONG_PASSWORD });
+  const user = await createSuperuser(
+    {
+      em: h.db.orm.em.fork(),
+      clock: h.clock,
+      audit: { actor: { type: "cli" }, client: { ip: null, userAgent: "vitest" } },
+    },
+    { email, password: STRONG_PASSWORD },
+  );
   const { token } = await h.call().auth.login({ email, password: STRONG_PASSWORD });
   return { user, token, caller: h.call(token) };
 }

@@ -46,14 +46,19 @@ export function createContext(services: AppServices, request: RequestInfo): Cont
   };
 }
 
-/** The domain's view of a request, once its caller is known. */
-export function serviceContext(ctx: Context & { caller: Caller }): ServiceContext {
+/** The domain's view of a request: its fork, the clock, the mailbox and who acts from where. */
+export function serviceContext(ctx: Context, caller: Caller): ServiceContext {
   return {
     em: ctx.em,
     clock: ctx.services.clock,
-    caller: ctx.caller,
     mailbox: ctx.services.mailbox,
-    client: { ip: ctx.request.ip, userAgent: ctx.request.userAgent },
+    audit: {
+      actor:
+        caller.kind === "anonymous"
+          ? { type: "anonymous" }
+          : { type: "user", id: caller.user.id, email: caller.user.email },
+      client: { ip: ctx.request.ip, userAgent: ctx.request.userAgent },
+    },
   };
 }
 

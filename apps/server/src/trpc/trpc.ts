@@ -4,7 +4,7 @@ import type { AuthenticatedCaller, TenantScope } from "../domain/caller.js";
 import { DomainError, Forbidden, Unauthenticated, ValidationFailed } from "../domain/errors.js";
 import { findTenantByRef } from "../domain/tenants.js";
 import type { ThrottleRule } from "../throttle.js";
-import type { Context } from "./context.js";
+import { type Context, serviceContext } from "./context.js";
 import { describeFieldErrors, errorDetails, toTRPCError } from "./errors.js";
 import { fields, tenantRef } from "./schemas.js";
 
@@ -38,7 +38,9 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapDomainErrors);
+export const publicProcedure = t.procedure
+  .use(mapDomainErrors)
+  .use(({ ctx, next }) => next({ ctx: { svc: serviceContext(ctx, { kind: "anonymous" }) } }));
 
 /** Counts the call against throttle rules, keyed by client IP or by a field of the input. */
 export function throttled(rules: { rule: ThrottleRule; by: "ip" | ((input: unknown) => string | undefined) }[]) {
@@ -54,7 +56,7 @@ export function throttled(rules: { rule: ThrottleRule; by: "ip" | ((input: unkno
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const caller = await ctx.resolveCaller();
   if (caller.kind === "anonymous") throw new Unauthenticated("missing");
-  return next({ ctx: { caller: caller as AuthenticatedCaller } });
+  return next({ ctx: { caller: caller as AuthenticatedCaller, svc: serviceContext(ctx, caller) } });
 });
 
 const NO_TENANT = (ref: string) => `Invalid tenant "${ref}" - object does not exist.`;

@@ -29,6 +29,7 @@ export const Invitation = defineEntity({
       .onCreate(() => new Date()),
     expiresAt: p.datetime().columnType("timestamptz"),
     acceptedAt: p.datetime().columnType("timestamptz").nullable(),
+    revokedAt: p.datetime().columnType("timestamptz").nullable(),
     emailDelivery: p.enum([...EMAIL_DELIVERY_STATES]).default("pending"),
     deliveryAttempts: p.integer().default(0),
     deliveryNextAttemptAt: p.datetime().columnType("timestamptz").nullable(),

@@ -1,3 +1,4 @@
+export { AUDIT_ACTOR_TYPES, AuditEvent, type AuditActorType } from "./AuditEvent.js";
 export { Invitation } from "./Invitation.js";
 export { RoleAssignment } from "./RoleAssignment.js";
 export * from "./roles.js";
@@ -5,10 +6,11 @@ export { Session } from "./Session.js";
 export { Tenant } from "./Tenant.js";
 export { User } from "./User.js";
 
+import { AuditEvent } from "./AuditEvent.js";
 import { Invitation } from "./Invitation.js";
 import { RoleAssignment } from "./RoleAssignment.js";
 import { Session } from "./Session.js";
 import { Tenant } from "./Tenant.js";
 import { User } from "./User.js";
 
-export const entities = [Tenant, User, RoleAssignment, Invitation, Session];
+export const entities = [Tenant, User, RoleAssignment, Invitation, Session, AuditEvent];

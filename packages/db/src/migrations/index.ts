@@ -1,6 +1,7 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261129000000_init } from "./Migration20261129000000_init.js";
 import { Migration20261129010000_delivery_and_throttle } from "./Migration20261129010000_delivery_and_throttle.js";
+import { Migration20261129020000_audit_and_purge } from "./Migration20261129020000_audit_and_purge.js";
 
 /**
  * Every migration, in order. Listed statically rather than globbed so that the
@@ -9,4 +10,5 @@ import { Migration20261129010000_delivery_and_throttle } from "./Migration202611
 export const migrationsList: MigrationObject[] = [
   { name: "Migration20261129000000_init", class: Migration20261129000000_init },
   { name: "Migration20261129010000_delivery_and_throttle", class: Migration20261129010000_delivery_and_throttle },
+  { name: "Migration20261129020000_audit_and_purge", class: Migration20261129020000_audit_and_purge },
 ];

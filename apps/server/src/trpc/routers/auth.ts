@@ -18,11 +18,11 @@ export const authRouter = router({
       ]),
     )
     .output(loginOutput)
-    .mutation(({ ctx, input }) => login({ em: ctx.em, clock: ctx.services.clock }, input)),
+    .mutation(({ ctx, input }) => login(ctx.svc, input)),
 
   /** Ends the calling session only. */
   logout: authedProcedure.mutation(async ({ ctx }) => {
-    await logout(ctx, ctx.caller.sessionId);
+    await logout(ctx.svc, ctx.caller);
   }),
 
   me: authedProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),

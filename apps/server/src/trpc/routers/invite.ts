@@ -8,7 +8,6 @@ import {
   revokeInvitation,
 } from "../../domain/invitations.js";
 import { THROTTLE_RULES } from "../../throttle.js";
-import { serviceContext } from "../context.js";
 import {
   createdInvitationOutput,
   days,
@@ -33,39 +32,31 @@ export const inviteRouter = router({
     .input(fields({ email, role: role.nullable().optional() }))
     .output(createdInvitationOutput)
     .mutation(({ ctx, input }) =>
-      inviteUser(serviceContext(ctx), ctx.scope, { email: input.email, role: input.role ?? null }, ctx.caller.user.id),
+      inviteUser(ctx.svc, ctx.scope, { email: input.email, role: input.role ?? null }, ctx.caller.user.id),
     ),
 
   /** Never with tokens. */
   list: adminProcedure
     .input(fields({ status: invitationStatus.optional() }).default({}))
     .output(z.array(invitationOutput))
-    .query(
-      async ({ ctx, input }) =>
-        (await listInvitations({ em: ctx.em, clock: ctx.services.clock }, ctx.scope, input)).results,
-    ),
+    .query(async ({ ctx, input }) => (await listInvitations(ctx.svc, ctx.scope, input)).results),
 
   page: adminProcedure
     .input(fields({ status: invitationStatus.optional(), ...pageWindow }))
     .output(pageOf(invitationOutput))
     .query(({ ctx, input: { limit, offset, ...filter } }) =>
-      listInvitations({ em: ctx.em, clock: ctx.services.clock }, ctx.scope, filter, { limit, offset }),
+      listInvitations(ctx.svc, ctx.scope, filter, { limit, offset }),
     ),
 
   revoke: adminProcedure.input(fields({ id })).mutation(async ({ ctx, input }) => {
-    await revokeInvitation(ctx, ctx.scope, input.id);
+    await revokeInvitation(ctx.svc, ctx.scope, input.id);
   }),
 
   extend: adminProcedure
     .input(fields({ id, days: days.optional() }))
     .output(invitationOutput)
     .mutation(({ ctx, input }) =>
-      extendInvitation(
-        { em: ctx.em, clock: ctx.services.clock },
-        ctx.scope,
-        input.id,
-        input.days ?? DEFAULT_INVITATION_DAYS,
-      ),
+      extendInvitation(ctx.svc, ctx.scope, input.id, input.days ?? DEFAULT_INVITATION_DAYS),
     ),
 
   /** Anyone holding a token; creates the user in the inviting tenant. */
@@ -73,5 +64,5 @@ export const inviteRouter = router({
     .use(throttled([{ rule: THROTTLE_RULES.acceptPerIp, by: "ip" }]))
     .input(fields({ token, password, firstName: optionalText(150), lastName: optionalText(150) }))
     .output(userOutput)
-    .mutation(({ ctx, input }) => acceptInvitation({ em: ctx.em, clock: ctx.services.clock }, input)),
+    .mutation(({ ctx, input }) => acceptInvitation(ctx.svc, input)),
 });

@@ -22,11 +22,9 @@ export const roleRouter = router({
   grant: adminProcedure
     .input(fields({ userId: id, role }))
     .output(roleAssignmentOutput)
-    .mutation(({ ctx, input }) =>
-      grantRole({ em: ctx.em, clock: ctx.services.clock }, ctx.scope, input, ctx.caller.user.id),
-    ),
+    .mutation(({ ctx, input }) => grantRole(ctx.svc, ctx.scope, input, ctx.caller.user.id)),
 
   revoke: adminProcedure.input(fields({ id })).mutation(async ({ ctx, input }) => {
-    await revokeRole(ctx, ctx.scope, input.id);
+    await revokeRole(ctx.svc, ctx.scope, input.id);
   }),
 });

@@ -35,7 +35,7 @@ export const tenantRouter = router({
       }),
     )
     .output(createdTenantOutput)
-    .mutation(({ ctx, input }) => createTenant({ em: ctx.em, clock: ctx.services.clock }, input)),
+    .mutation(({ ctx, input }) => createTenant(ctx.svc, input)),
 
   /** The caller's own tenant; every tenant for a superuser. */
   list: authedProcedure

@@ -1,0 +1,118 @@
+import { AuditEvent, type EntityManager, newId } from "@tenantry/db";
+
+/** Who made a change. */
+export type Actor =
+  | { type: "user"; id: string; email: string }
+  | { type: "anonymous" }
+  | { type: "system" }
+  | { type: "cli" };
+
+/** Who is acting and from where: what every audited service is given. */
+export interface AuditContext {
+  actor: Actor;
+  client: { ip: string | null; userAgent: string | null };
+}
+
+export type AuditAction =
+  | "tenant.created"
+  | "auth.login_succeeded"
+  | "auth.login_failed"
+  | "auth.logout"
+  | "invitation.created"
+  | "invitation.resent"
+  | "invitation.extended"
+  | "invitation.revoked"
+  | "invitation.accepted"
+  | "invitation.purged"
+  | "role.granted"
+  | "role.revoked"
+  | "superuser.created"
+  | "email.delivery_failed";
+
+export const AUDIT_ACTIONS: AuditAction[] = [
+  "tenant.created",
+  "auth.login_succeeded",
+  "auth.login_failed",
+  "auth.logout",
+  "invitation.created",
+  "invitation.resent",
+  "invitation.extended",
+  "invitation.revoked",
+  "invitation.accepted",
+  "invitation.purged",
+  "role.granted",
+  "role.revoked",
+  "superuser.created",
+  "email.delivery_failed",
+];
+
+export interface AuditRecord {
+  action: AuditAction;
+  tenantId: string | null;
+  target?: { type: "tenant" | "user" | "invitation" | "role_assignment" | "session"; id: string };
+  /** Small and never secret: no passwords, tokens or hashes. */
+  details?: Record<string, unknown>;
+  /** Who acted, when it is not the context's actor (sign-up: the new admin). */
+  actor?: Actor;
+}
+
+export const SYSTEM: AuditContext = { actor: { type: "system" }, client: { ip: null, userAgent: null } };
+
+function columns(audit: AuditContext, record: AuditRecord, at: Date) {
+  const actor = record.actor ?? audit.actor;
+  return {
+    id: newId(at.getTime()),
+    occurredAt: at,
+    actorType: actor.type,
+    actorId: actor.type === "user" ? actor.id : null,
+    actorEmail: actor.type === "user" ? actor.email : null,
+    tenantId: record.tenantId,
+    action: record.action,
+    targetType: record.target?.type ?? null,
+    targetId: record.target?.id ?? null,
+    details: record.details ?? {},
+    ip: audit.client.ip,
+    userAgent: audit.client.userAgent?.slice(0, 512) ?? null,
+  };
+}
+
+/** Adds the event to the unit of work: it is written by the same flush, in the same transaction, as the change. */
+export function recordAudit(em: EntityManager, audit: AuditContext, record: AuditRecord, at: Date): void {
+  em.create(AuditEvent, columns(audit, record, at));
+}
+
+/** Writes the event now, through `em` (inside the caller's transaction when `em` is a transaction's). */
+export async function insertAudit(
+  em: EntityManager,
+  audit: AuditContext,
+  record: AuditRecord,
+  at: Date,
+): Promise<void> {
+  await em.insert(AuditEvent, columns(audit, record, at));
+}
+
+/**
+ * The same event as one `insert … select` fragment, for statements that make
+ * the change and its record in one round trip (`with … insert`).
+ */
+export function auditInsertSql(audit: AuditContext, record: AuditRecord, at: Date): { sql: string; params: unknown[] } {
+  const row = columns(audit, record, at);
+  return {
+    sql: `insert into audit_events (id, occurred_at, actor_type, actor_id, actor_email, tenant_id, action, target_type, target_id, details, ip, user_agent)
+          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
+    params: [
+      row.id,
+      row.occurredAt,
+      row.actorType,
+      row.actorId,
+      row.actorEmail,
+      row.tenantId,
+      row.action,
+      row.targetType,
+      row.targetId,
+      JSON.stringify(row.details),
+      row.ip,
+      row.userAgent,
+    ],
+  };
+}
