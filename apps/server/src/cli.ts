@@ -1,102 +1,94 @@
 #!/usr/bin/env node
-import { hostname, userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { openDatabase, resolveDatabaseTarget } from "@tenantry/db";
-import type { AuditContext } from "./domain/audit.js";
-import { systemClock } from "./domain/clock.js";
-import { ValidationFailed } from "./domain/errors.js";
-import { createSuperuser } from "./domain/users.js";
+import { COMMANDS, type Command, UsageError } from "./cli/commands.js";
+import type { Output } from "./cli/output.js";
+import { DomainError, ValidationFailed } from "./domain/errors.js";
 import { InvalidEnvironment, loadEnv } from "./env.js";
-import { email as emailSchema } from "./trpc/schemas.js";
 
 /**
- * `tenantry <command>`: operations against the same database as the server
- * (DATABASE_URL, or the embedded database in DATA_DIR), through the same
- * domain services as the API.
+ * `tenantry <command>`: the support engineer's tasks against the same
+ * database as the server (DATABASE_URL, or the embedded database in
+ * DATA_DIR), through the same domain services as the API — the same rules,
+ * the same audit events. Exit codes: 0 done, 1 refused or failed, 2 usage.
  */
-const USAGE = `Usage: tenantry <command> [options]
+function usage(commands: [string, Command][] = Object.entries(COMMANDS)): string {
+  const width = Math.max(...commands.map(([, command]) => command.usage.length));
+  return `Usage: tenantry <command> [options] [--json]
 
 Commands:
-  migrate                                    apply pending database migrations
-  createsuperuser --email E [--password P]   create a platform superuser (belongs to no tenant);
-                                             without --password, the password is read from stdin
+${commands.map(([, command]) => `  ${command.usage.padEnd(width)}  ${command.summary}`).join("\n")}
+
+Every command takes --json (output for scripts) and --help.
+Configuration: DATABASE_URL, or DATA_DIR for the embedded database (see the README).
 `;
+}
 
-class UsageError extends Error {}
-
-/** What the CLI's changes are recorded as: the command line, run by this OS user on this host. */
-const CLI_AUDIT: AuditContext = {
-  actor: { type: "cli" },
-  client: { ip: null, userAgent: `tenantry-cli (${userInfo().username}@${hostname()})` },
-};
+/** `invites extend …` → the two-word command; `migrate …` → the one-word one. */
+function findCommand(argv: string[]): { name: string; command: Command; args: string[] } | undefined {
+  const two = argv.slice(0, 2).join(" ");
+  if (COMMANDS[two]) return { name: two, command: COMMANDS[two], args: argv.slice(2) };
+  const one = argv[0] ?? "";
+  if (COMMANDS[one]) return { name: one, command: COMMANDS[one], args: argv.slice(1) };
+  return undefined;
+}
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === "--help" || command === "-h" || command === "help") {
-    process.stdout.write(USAGE);
-    return command ? 0 : 2;
-  }
-  const env = loadEnv();
-  const target = resolveDatabaseTarget(env);
-  switch (command) {
-    case "migrate": {
-      const db = await openDatabase(target, { migrate: false, poolSize: 1 });
-      try {
-        const applied = await db.orm.getMigrator().up();
-        process.stdout.write(
-          applied.length
-            ? `Applied ${applied.length} migration(s) to ${db.description}:\n${applied.map((m) => `  ${m.name}\n`).join("")}`
-            : `${db.description} is up to date.\n`,
-        );
-      } finally {
-        await db.close();
-      }
+  const out: Output = { json: argv.includes("--json"), write: (text) => process.stdout.write(text) };
+  const found = findCommand(argv);
+  if (!found) {
+    const group = Object.entries(COMMANDS).filter(([name]) => argv[0] && name.startsWith(`${argv[0]} `));
+    const asksHelp = argv.length === 0 || argv.some((arg) => arg === "--help" || arg === "-h" || arg === "help");
+    if (asksHelp && (argv.length <= 1 || group.length)) {
+      process.stdout.write(usage(group.length ? group : undefined));
       return 0;
     }
-    case "createsuperuser": {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          email: { type: "string" },
-          password: { type: "string" },
-          "first-name": { type: "string" },
-          "last-name": { type: "string" },
-        },
-        strict: true,
-      });
-      const parsedEmail = emailSchema.safeParse(values.email);
-      if (!parsedEmail.success) throw new UsageError(`--email: ${parsedEmail.error.issues[0]?.message}`);
-      const password = values.password ?? (await readPasswordFromStdin());
-      const db = await openDatabase(target, { poolSize: 1 });
-      try {
-        const user = await createSuperuser(
-          { em: db.orm.em.fork(), clock: systemClock, audit: CLI_AUDIT },
-          {
-            email: parsedEmail.data,
-            password,
-            firstName: values["first-name"],
-            lastName: values["last-name"],
-          },
-        );
-        process.stdout.write(`Superuser ${user.email} created (id ${user.id}).\n`);
-      } finally {
-        await db.close();
-      }
-      return 0;
+    if (argv.length === 0) {
+      process.stderr.write(usage());
+      return 2;
     }
-    default:
-      throw new UsageError(`Unknown command: ${command}`);
+    throw new UsageError(`Unknown command: ${argv.slice(0, group.length ? 2 : 1).join(" ")}`);
   }
+  const { command, args } = found;
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(`Usage: tenantry ${command.usage} [--json]\n\n${command.summary}\n`);
+    return 0;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ...command.options, json: { type: "boolean" } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const expected = command.positionals ?? [];
+    if (positionals.length !== expected.length) {
+      throw new UsageError(
+        expected.length
+          ? `expected ${expected.map((name) => `<${name}>`).join(" ")}`
+          : "this command takes no arguments",
+      );
+    }
+    await command.run({ env: loadEnv(), out, values, positionals, readSecret });
+    return 0;
+  } catch (error) {
+    if (!isUsageError(error)) throw error;
+    process.stderr.write(`tenantry: ${error.message}\nUsage: tenantry ${command.usage} [--json]\n`);
+    return 2;
+  }
+}
+
+function isUsageError(error: unknown): error is Error {
+  return error instanceof UsageError || Boolean((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"));
 }
 
 const [CR, LF, CTRL_C, CTRL_D] = ["\r", "\n", "\u0003", "\u0004"];
 
-/** The password from stdin: a pipe's first line, or typed at a prompt without echo. */
-async function readPasswordFromStdin(): Promise<string> {
+/** A secret from stdin: a pipe's first line, or typed at a prompt without echo. */
+async function readSecret(prompt: string): Promise<string> {
   const stdin = process.stdin;
   const typed = stdin.isTTY;
   if (typed) {
-    process.stderr.write("Password: ");
+    process.stderr.write(prompt);
     stdin.setRawMode(true);
   }
   let text = "";
@@ -112,9 +104,9 @@ async function readPasswordFromStdin(): Promise<string> {
   }
   if (text.includes(CTRL_C)) throw new UsageError("cancelled");
   const end = Math.min(...[CR, LF, CTRL_D].map((key) => text.indexOf(key)).filter((index) => index >= 0), text.length);
-  const password = text.slice(0, end);
-  if (!password) throw new UsageError("no password given (use --password or pipe it on stdin)");
-  return password;
+  const secret = text.slice(0, end);
+  if (!secret) throw new UsageError("no password given (use --password or pipe it on stdin)");
+  return secret;
 }
 
 main(process.argv.slice(2)).then(
@@ -127,13 +119,16 @@ main(process.argv.slice(2)).then(
         process.stderr.write(`tenantry: ${field}: ${messages.join(" ")}\n`);
       }
       process.exitCode = 1;
-      return;
-    }
-    const message = error instanceof InvalidEnvironment || error instanceof Error ? error.message : String(error);
-    process.stderr.write(`tenantry: ${message}\n`);
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`\n${USAGE}`);
+    } else if (error instanceof DomainError) {
+      process.stderr.write(`tenantry: ${error.message}\n`);
+      process.exitCode = 1;
+    } else if (isUsageError(error)) {
+      process.stderr.write(`tenantry: ${error.message}\n\n${usage()}`);
       process.exitCode = 2;
-    } else process.exitCode = 1;
+    } else {
+      const message = error instanceof InvalidEnvironment || error instanceof Error ? error.message : String(error);
+      process.stderr.write(`tenantry: ${message}\n`);
+      process.exitCode = 1;
+    }
   },
 );

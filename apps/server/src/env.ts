@@ -39,6 +39,8 @@ const schema = z.object({
       context.addIssue({ code: "custom", message: "must be true, false, a hop count or a list of proxy addresses" });
       return z.NEVER;
     }),
+  INVITATION_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+  PURGE_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(10080).default(0),
   ALLOWED_ORIGINS: z
     .string()
     .optional()
@@ -68,6 +70,10 @@ export type Env = {
   trustProxy: boolean | number | string[];
   /** Origins besides the server's own allowed to send cookie-authenticated changes. */
   allowedOrigins: string[];
+  /** Expired and revoked invitations are purged after this many days. */
+  retentionDays: number;
+  /** Run the purge in-process every this many minutes; 0 turns the job off. */
+  purgeIntervalMinutes: number;
 };
 
 export class InvalidEnvironment extends Error {
@@ -100,5 +106,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     secretKey: env.SECRET_KEY,
     trustProxy: env.TRUST_PROXY,
     allowedOrigins: env.ALLOWED_ORIGINS,
+    retentionDays: env.INVITATION_RETENTION_DAYS,
+    purgeIntervalMinutes: env.PURGE_INTERVAL_MINUTES,
   };
 }

@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import type { Database } from "@tenantry/db";
+import { SYSTEM } from "./domain/audit.js";
 import { type Clock, systemClock } from "./domain/clock.js";
+import { purgeInvitations } from "./domain/invitations.js";
 import type { Env } from "./env.js";
 import type { Logger } from "./logger.js";
 import { InvitationDelivery } from "./mail/delivery.js";
@@ -50,8 +52,17 @@ export async function createServices(
   });
   const throttle = new Throttle(db.orm, clock, env.throttle);
   let pruner: NodeJS.Timeout | undefined;
+  let purger: NodeJS.Timeout | undefined;
+  const purge = async () => {
+    const result = await purgeInvitations(
+      { em: db.orm.em.fork(), clock, audit: SYSTEM },
+      { tenantId: null },
+      { olderThanDays: env.retentionDays, dryRun: false },
+    );
+    if (result.purged) logger.info({ ...result }, "purged old invitations");
+  };
   return {
-    services: { orm: db.orm, clock, mailbox: delivery, throttle, logger },
+    services: { orm: db.orm, clock, mailbox: delivery, throttle, logger, retentionDays: env.retentionDays },
     delivery,
     start() {
       delivery.start();
@@ -59,9 +70,16 @@ export async function createServices(
         throttle.prune().catch((error: unknown) => logger.warn({ err: error }, "pruning throttle counters failed"));
       }, PRUNE_INTERVAL_MS);
       pruner.unref();
+      if (env.purgeIntervalMinutes > 0) {
+        purger = setInterval(() => {
+          purge().catch((error: unknown) => logger.warn({ err: error }, "purging invitations failed"));
+        }, env.purgeIntervalMinutes * 60_000);
+        purger.unref();
+      }
     },
     async stop() {
       clearInterval(pruner);
+      clearInterval(purger);
       await delivery.stop();
     },
   };

@@ -60,7 +60,7 @@ export async function grantRole(
   ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
   scope: TenantScope,
   input: { userId: string; role: Role },
-  grantedById: string,
+  grantedById: string | null,
 ): Promise<RoleAssignmentView> {
   const rows = await ctx.em
     .getConnection()

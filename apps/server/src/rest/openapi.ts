@@ -1,10 +1,12 @@
 import { z } from "zod";
 import { appRouter } from "../trpc/router.js";
 import {
+  auditEventOutput,
   createdInvitationOutput,
   createdTenantOutput,
   invitationOutput,
   loginOutput,
+  purgeOutput,
   roleAssignmentOutput,
   tenantOutput,
   userOutput,
@@ -16,6 +18,8 @@ type JsonSchema = Record<string, unknown>;
 
 /** The objects of API.md, named once in `components`. */
 const COMPONENTS = new Map<z.ZodType, string>([
+  [auditEventOutput, "AuditEvent"],
+  [purgeOutput, "PurgeResult"],
   [tenantOutput, "Tenant"],
   [createdTenantOutput, "CreatedTenant"],
   [userOutput, "User"],
@@ -188,7 +192,7 @@ function operation(route: RestRoute): Record<string, unknown> {
     : undefined;
 
   return {
-    operationId: route.procedure.replace(".", "_"),
+    operationId: route.procedure.replaceAll(".", "_"),
     summary: route.summary,
     tags: [route.tag],
     security: PUBLIC.has(route.procedure) ? [] : [{ bearer: [] }, { session: [] }],

@@ -13,6 +13,8 @@ export interface AppServices {
   mailbox: InvitationMailbox;
   throttle: Throttle;
   logger: Logger;
+  /** How long expired and revoked invitations are kept before a purge removes them. */
+  retentionDays: number;
 }
 
 /** What a transport knows about one request. */

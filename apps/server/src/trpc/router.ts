@@ -1,6 +1,8 @@
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import { auditRouter } from "./routers/audit.js";
 import { authRouter } from "./routers/auth.js";
 import { inviteRouter } from "./routers/invite.js";
+import { opsRouter } from "./routers/ops.js";
 import { roleRouter } from "./routers/role.js";
 import { tenantRouter } from "./routers/tenant.js";
 import { userRouter } from "./routers/user.js";
@@ -12,6 +14,8 @@ export const appRouter = router({
   user: userRouter,
   invite: inviteRouter,
   role: roleRouter,
+  audit: auditRouter,
+  ops: opsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,5 +1,6 @@
 import { INVITATION_STATES, ROLES } from "@tenantry/db";
 import { z } from "zod";
+import { AUDIT_ACTIONS, type AuditAction } from "../domain/audit.js";
 import { MAX_PAGE_SIZE } from "../domain/paging.js";
 
 /**
@@ -79,7 +80,7 @@ export const days = z.preprocess(
     .max(30, "Ensure this value is less than or equal to 30."),
 );
 
-const wholeNumber = (min: number) =>
+export const wholeNumber = (min: number) =>
   z.preprocess(
     (value) => (typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
     z
@@ -96,6 +97,29 @@ export const pageWindow = {
 
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ count: z.number().int().describe("items in the whole list"), results: z.array(item) });
+
+/** An instant, as ISO 8601 (`2026-11-29T10:00:00Z`) or a date (`2026-11-29`, midnight UTC). */
+export const instant = string()
+  .trim()
+  .refine(
+    (value) => /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) && !Number.isNaN(Date.parse(value)),
+    {
+      message:
+        "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].",
+    },
+  )
+  .transform((value) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value));
+
+export const auditAction = z.enum(AUDIT_ACTIONS as [AuditAction, ...AuditAction[]], { error: choiceMessage });
+
+/** DRF's BooleanField: JSON booleans, and the usual spellings in strings. */
+export const flag = z.preprocess(
+  (value) =>
+    typeof value === "string" && /^(true|false|1|0|yes|no|on|off)$/i.test(value.trim())
+      ? /^(true|1|yes|on)$/i.test(value.trim())
+      : value,
+  z.boolean({ error: typeMessage("Must be a valid boolean.") }),
+);
 
 // Outputs.
 const timestamp = z.string().describe("ISO 8601, UTC");
@@ -139,4 +163,25 @@ export const roleAssignmentOutput = z.object({
   tenantId: z.uuid(),
   grantedById: z.uuid().nullable(),
   createdAt: timestamp,
+});
+
+export const auditEventOutput = z.object({
+  id: z.uuid(),
+  occurredAt: timestamp,
+  actorType: z.enum(["user", "anonymous", "system", "cli"]),
+  actorId: z.uuid().nullable(),
+  actorEmail: z.string().nullable(),
+  tenantId: z.uuid().nullable(),
+  action: auditAction,
+  targetType: z.string().nullable(),
+  targetId: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+});
+
+export const purgeOutput = z.object({
+  purged: z.number().int().describe("invitations deleted (or that would be, on a dry run)"),
+  dryRun: z.boolean(),
+  cutoff: timestamp.describe("expired or revoked before this instant"),
 });

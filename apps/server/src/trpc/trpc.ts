@@ -95,8 +95,8 @@ export const adminProcedure = tenantProcedure.use(async ({ ctx, next }) => {
   return next();
 });
 
-/** Platform staff only. */
-export const superuserProcedure = authedProcedure.use(async ({ ctx, next }) => {
+/** Platform staff only, scoped to the tenant they name (by id or slug) or to every tenant. */
+export const superuserProcedure = tenantProcedure.use(async ({ ctx, next }) => {
   if (ctx.caller.kind !== "superuser") throw new Forbidden();
   return next({ ctx: { caller: ctx.caller } });
 });

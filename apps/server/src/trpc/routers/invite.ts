@@ -5,6 +5,7 @@ import {
   extendInvitation,
   inviteUser,
   listInvitations,
+  resendInvitation,
   revokeInvitation,
 } from "../../domain/invitations.js";
 import { THROTTLE_RULES } from "../../throttle.js";
@@ -58,6 +59,12 @@ export const inviteRouter = router({
     .mutation(({ ctx, input }) =>
       extendInvitation(ctx.svc, ctx.scope, input.id, input.days ?? DEFAULT_INVITATION_DAYS),
     ),
+
+  /** A new token and expiry; the old token stops working and the email hook runs again. */
+  resend: adminProcedure
+    .input(fields({ id }))
+    .output(createdInvitationOutput)
+    .mutation(({ ctx, input }) => resendInvitation(ctx.svc, ctx.scope, input.id)),
 
   /** Anyone holding a token; creates the user in the inviting tenant. */
   accept: publicProcedure

@@ -1,0 +1,26 @@
+import { z } from "zod";
+import { listAuditEvents } from "../../domain/audit-log.js";
+import { auditAction, auditEventOutput, fields, instant, pageOf, pageWindow } from "../schemas.js";
+import { adminProcedure, router } from "../trpc.js";
+
+const filters = {
+  action: auditAction.optional(),
+  actor: z.string().trim().min(1).max(320).optional().describe("a user's id or email, or system, cli, anonymous"),
+  since: instant.optional(),
+  until: instant.optional(),
+};
+
+/** The audit trail: a tenant's ADMINs read their tenant's events; superusers every tenant's. */
+export const auditRouter = router({
+  list: adminProcedure
+    .input(fields(filters).default({}))
+    .output(z.array(auditEventOutput))
+    .query(async ({ ctx, input }) => (await listAuditEvents(ctx, ctx.scope, input)).results),
+
+  page: adminProcedure
+    .input(fields({ ...filters, ...pageWindow }))
+    .output(pageOf(auditEventOutput))
+    .query(({ ctx, input: { limit, offset, ...filter } }) =>
+      listAuditEvents(ctx, ctx.scope, filter, { limit, offset }),
+    ),
+});

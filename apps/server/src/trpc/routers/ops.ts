@@ -1,0 +1,106 @@
+import { z } from "zod";
+import { listAuditEvents } from "../../domain/audit-log.js";
+import {
+  DEFAULT_INVITATION_DAYS,
+  extendInvitation,
+  listInvitations,
+  purgeInvitations,
+  resendInvitation,
+  revokeInvitation,
+} from "../../domain/invitations.js";
+import { grantRole, listRoleAssignments, revokeRole } from "../../domain/roles.js";
+import { requireTenant } from "../../domain/scope.js";
+import { listTenants } from "../../domain/tenants.js";
+import { listUsers } from "../../domain/users.js";
+import {
+  auditAction,
+  auditEventOutput,
+  createdInvitationOutput,
+  days,
+  fields,
+  flag,
+  id,
+  instant,
+  invitationOutput,
+  invitationStatus,
+  purgeOutput,
+  role,
+  roleAssignmentOutput,
+  tenantOutput,
+  userOutput,
+  wholeNumber,
+} from "../schemas.js";
+import { router, superuserProcedure } from "../trpc.js";
+
+/**
+ * The support engineer's tasks (the old Django admin), for superusers only,
+ * through the same domain services as everything else — and so under the
+ * same rules, with the same audit events. The CLI runs the same services.
+ */
+export const opsRouter = router({
+  tenants: superuserProcedure
+    .output(z.array(tenantOutput))
+    .query(async ({ ctx }) => (await listTenants(ctx, ctx.scope)).results),
+
+  users: superuserProcedure
+    .output(z.array(userOutput))
+    .query(async ({ ctx }) => (await listUsers(ctx, requireTenant(ctx.scope))).results),
+
+  invitations: superuserProcedure
+    .input(fields({ status: invitationStatus.optional() }).default({}))
+    .output(z.array(invitationOutput))
+    .query(async ({ ctx, input }) => (await listInvitations(ctx.svc, ctx.scope, input)).results),
+
+  extendInvitation: superuserProcedure
+    .input(fields({ id, days: days.optional() }))
+    .output(invitationOutput)
+    .mutation(({ ctx, input }) =>
+      extendInvitation(ctx.svc, ctx.scope, input.id, input.days ?? DEFAULT_INVITATION_DAYS),
+    ),
+
+  revokeInvitation: superuserProcedure.input(fields({ id })).mutation(async ({ ctx, input }) => {
+    await revokeInvitation(ctx.svc, ctx.scope, input.id);
+  }),
+
+  resendInvitation: superuserProcedure
+    .input(fields({ id }))
+    .output(createdInvitationOutput)
+    .mutation(({ ctx, input }) => resendInvitation(ctx.svc, ctx.scope, input.id)),
+
+  /** Deletes invitations expired or revoked more than `olderThanDays` ago (default: the configured retention). */
+  purgeInvitations: superuserProcedure
+    .input(fields({ olderThanDays: wholeNumber(0).optional(), dryRun: flag.optional() }).default({}))
+    .output(purgeOutput)
+    .mutation(({ ctx, input }) =>
+      purgeInvitations(ctx.svc, ctx.scope, {
+        olderThanDays: input.olderThanDays ?? ctx.services.retentionDays,
+        dryRun: input.dryRun ?? false,
+      }),
+    ),
+
+  roles: superuserProcedure
+    .input(fields({ userId: id.optional(), role: role.optional() }).default({}))
+    .output(z.array(roleAssignmentOutput))
+    .query(async ({ ctx, input }) => (await listRoleAssignments(ctx, ctx.scope, input)).results),
+
+  grantRole: superuserProcedure
+    .input(fields({ userId: id, role }))
+    .output(roleAssignmentOutput)
+    .mutation(({ ctx, input }) => grantRole(ctx.svc, ctx.scope, input, ctx.caller.user.id)),
+
+  revokeRole: superuserProcedure.input(fields({ id })).mutation(async ({ ctx, input }) => {
+    await revokeRole(ctx.svc, ctx.scope, input.id);
+  }),
+
+  audit: superuserProcedure
+    .input(
+      fields({
+        action: auditAction.optional(),
+        actor: z.string().trim().min(1).max(320).optional(),
+        since: instant.optional(),
+        until: instant.optional(),
+      }).default({}),
+    )
+    .output(z.array(auditEventOutput))
+    .query(async ({ ctx, input }) => (await listAuditEvents(ctx, ctx.scope, input)).results),
+});
