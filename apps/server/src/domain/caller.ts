@@ -15,8 +15,14 @@ export interface UserRecord {
 /** Who is calling, resolved once per request from the session token. */
 export type Caller =
   | { kind: "anonymous" }
-  | { kind: "member"; sessionId: string; user: UserRecord & { tenantId: string } }
-  | { kind: "superuser"; sessionId: string; user: UserRecord };
+  | ({ kind: "member"; user: UserRecord & { tenantId: string } } & SessionFacts)
+  | ({ kind: "superuser"; user: UserRecord } & SessionFacts);
+
+interface SessionFacts {
+  sessionId: string;
+  /** Set when this request slid the session's expiry forward (so a cookie can follow). */
+  renewedUntil?: Date;
+}
 
 export type AuthenticatedCaller = Exclude<Caller, { kind: "anonymous" }>;
 

@@ -144,11 +144,13 @@ export async function resolveCaller(em: EntityManager, token: string | null, now
     await em.nativeDelete(Session, { id: parsed.id });
     throw new Unauthenticated("invalid");
   }
+  let renewedUntil: Date | undefined;
   if (shouldRenew(expiresAt, now)) {
-    await em.nativeUpdate(Session, { id: parsed.id }, { expiresAt: sessionExpiry(now) });
+    renewedUntil = sessionExpiry(now);
+    await em.nativeUpdate(Session, { id: parsed.id }, { expiresAt: renewedUntil });
   }
   const user = userRecord(row);
-  if (user.isSuperuser) return { kind: "superuser", sessionId: parsed.id, user };
+  if (user.isSuperuser) return { kind: "superuser", sessionId: parsed.id, user, renewedUntil };
   if (user.tenantId === null) throw new Unauthenticated("invalid");
-  return { kind: "member", sessionId: parsed.id, user: { ...user, tenantId: user.tenantId } };
+  return { kind: "member", sessionId: parsed.id, user: { ...user, tenantId: user.tenantId }, renewedUntil };
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { MAX_PAGE_SIZE } from "../domain/paging.js";
 import { requestInfo, SESSION_COOKIE } from "../http/trpc.js";
-import { type AppServices, createContext } from "../trpc/context.js";
+import { type AppServices, type Context, createContext } from "../trpc/context.js";
 import { createCaller } from "../trpc/router.js";
 import { DRF, sendProcedureError } from "./errors.js";
 import { fieldName, toWire } from "./names.js";
@@ -107,6 +107,7 @@ async function handle(options: RestOptions, route: RestRoute, request: FastifyRe
       page ? { ...(input as object), ...page } : input,
     );
     if (route.session === "start") startSession(request, reply, output as { token: string; expiresAt: string });
+    else await followRenewal(context, request, reply);
     if (route.session === "end") reply.clearCookie(SESSION_COOKIE, { path: "/" });
     if (route.status === 204) return reply.code(204).send();
     if (page) return reply.send(envelope(request, page, output as { count: number; results: unknown[] }));
@@ -160,6 +161,16 @@ function startSession(request: FastifyRequest, reply: FastifyReply, session: { t
     path: "/",
     expires: new Date(session.expiresAt),
   });
+}
+
+/** A cookie session whose expiry slid forward gets a cookie that lives as long. */
+async function followRenewal(context: Context, request: FastifyRequest, reply: FastifyReply) {
+  const token = request.cookies?.[SESSION_COOKIE];
+  if (!token || request.headers.authorization) return;
+  const caller = await context.resolvedCaller()?.catch(() => undefined);
+  if (caller && caller.kind !== "anonymous" && caller.renewedUntil) {
+    startSession(request, reply, { token, expiresAt: caller.renewedUntil.toISOString() });
+  }
 }
 
 /** DRF's LimitOffsetPagination: paged only when `limit` is a positive integer; `offset` defaults to 0. */

@@ -32,6 +32,8 @@ export interface Context {
   request: RequestInfo;
   /** Resolves (once) who is calling; only procedures that need it ask. */
   resolveCaller(): Promise<Caller>;
+  /** The caller if some procedure already resolved it, without resolving it. */
+  resolvedCaller(): Promise<Caller> | undefined;
 }
 
 export function createContext(services: AppServices, request: RequestInfo): Context {
@@ -45,6 +47,7 @@ export function createContext(services: AppServices, request: RequestInfo): Cont
       caller ??= resolveCaller(em, request.token, services.clock.now());
       return caller;
     },
+    resolvedCaller: () => caller,
   };
 }
 
