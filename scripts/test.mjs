@@ -10,6 +10,16 @@ import { ensureInstalled, root, say, turbo } from "./workspace.mjs";
 
 ensureInstalled();
 
+/** The core service's suites, also run on PGlite (they use one database per file, which in-memory PGlite gives). */
+const EMBEDDED_SUITES = [
+  "apps/server/src/runbook.test.ts",
+  "apps/server/src/guards.test.ts",
+  "apps/server/src/paging.test.ts",
+  "apps/server/src/query-budget.test.ts",
+  "apps/server/src/email-delivery.test.ts",
+  "apps/server/src/secrets.test.ts",
+];
+
 const serverUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const shown = new URL(serverUrl);
 shown.password = "";
@@ -29,33 +39,51 @@ turbo(["run", "lint", "typecheck", "build", "--output-logs=errors-only"]);
 
 const resultsDir = join(root, ".test-results");
 mkdirSync(resultsDir, { recursive: true });
-const resultsFile = join(resultsDir, "vitest.json");
-const vitest = spawnSync(
-  join(root, "node_modules", ".bin", "vitest"),
-  ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${resultsFile}`, ...process.argv.slice(2)],
-  {
-    cwd: root,
-    stdio: "inherit",
-    env: { ...process.env, TEST_DATABASE_URL: serverUrl, TENANTRY_TEST_BACKEND: postgres ? "postgres" : "embedded" },
-  },
-);
 
-try {
-  const results = JSON.parse(readFileSync(resultsFile, "utf8"));
-  const skipped = results.numPendingTests + results.numTodoTests;
-  say(`Database: ${postgres ? `PostgreSQL at ${shown.host} and embedded PGlite` : "embedded PGlite only"}.`);
-  // The plain closing line CI reads.
-  process.stdout.write(
-    `tests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`,
+/** Runs vitest; returns its exit status and what its JSON report counted. */
+function vitest(name, backend, args) {
+  const resultsFile = join(resultsDir, `${name}.json`);
+  const run = spawnSync(
+    join(root, "node_modules", ".bin", "vitest"),
+    ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${resultsFile}`, ...args],
+    {
+      cwd: root,
+      stdio: "inherit",
+      env: { ...process.env, TEST_DATABASE_URL: serverUrl, TENANTRY_TEST_BACKEND: backend },
+    },
   );
-  if (results.numTotalTests === 0) {
-    say("No test ran.");
-    process.exit(1);
+  try {
+    const report = JSON.parse(readFileSync(resultsFile, "utf8"));
+    return {
+      status: run.status ?? 1,
+      passed: report.numPassedTests,
+      failed: report.numFailedTests,
+      skipped: report.numPendingTests + report.numTodoTests,
+      total: report.numTotalTests,
+    };
+  } catch {
+    say(`vitest (${name}) wrote no results.`);
+    return { status: run.status || 1, passed: 0, failed: 0, skipped: 0, total: 0 };
   }
-} catch {
-  say("vitest wrote no results.");
 }
-process.exit(vitest.status ?? 1);
+
+// Every test, on PostgreSQL when it answers (else PGlite).
+const runs = [vitest("all", postgres ? "postgres" : "embedded", process.argv.slice(2))];
+// The core service once more on the embedded database, which is what `npm start` serves on.
+if (postgres && process.argv.length <= 2) {
+  say("The core service suites again, on the embedded PGlite...");
+  runs.push(vitest("embedded", "embedded", ["--project", "server", ...EMBEDDED_SUITES]));
+}
+
+const sum = (key) => runs.reduce((total, run) => total + run[key], 0);
+say(`Database: ${postgres ? `PostgreSQL at ${shown.host}, and embedded PGlite` : "embedded PGlite only"}.`);
+// The plain closing line CI reads.
+process.stdout.write(`tests: ${sum("passed")} passed, ${sum("failed")} failed, ${sum("skipped")} skipped\n`);
+if (sum("total") === 0) {
+  say("No test ran.");
+  process.exit(1);
+}
+process.exit(runs.some((run) => run.status !== 0) ? 1 : 0);
 
 async function postgresAnswers(url) {
   const require = createRequire(join(root, "packages", "db", "package.json"));
