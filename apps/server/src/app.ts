@@ -39,6 +39,16 @@ export async function buildApp({ env, db, logger, services }: AppDependencies): 
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 64 * 1024,
+    // Ids are 36 characters; a longer path segment is simply not found (below), not a 414.
+    maxParamLength: 200,
+    // Malformed URLs are answered in the API's shape, not fastify's.
+    frameworkErrors: (error, request, reply) => {
+      const notFound = error.code === "FST_ERR_BAD_URL" || error.code === "FST_ERR_MAX_PARAM_LENGTH";
+      const body = request.url.startsWith("/api/")
+        ? { detail: notFound ? "Not found." : error.message }
+        : { error: error.message };
+      (reply as FastifyReply).code(notFound ? 404 : 400).send(body);
+    },
     // A hop count trusts that many proxies nearest the server.
     trustProxy: typeof env.trustProxy === "number" ? trustHops(env.trustProxy) : env.trustProxy,
     return503OnClosing: true,

@@ -10,9 +10,8 @@ const TO_WIRE: Record<string, string> = {
   grantedById: "granted_by",
   nonFieldErrors: "non_field_errors",
 };
-const FROM_WIRE: Record<string, string> = Object.fromEntries(
-  Object.entries(TO_WIRE).map(([camel, wire]) => [wire, camel]),
-);
+/** Input names that are not plain snake_case of the field: `user` is `userId`; `tenant` names a tenant as itself. */
+const FROM_WIRE: Record<string, string> = { user: "userId", non_field_errors: "nonFieldErrors" };
 
 /** `adminEmail` → `admin_email`, `userId` → `user`. */
 export function wireName(name: string): string {

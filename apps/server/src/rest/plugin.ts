@@ -4,7 +4,7 @@ import { requestInfo, SESSION_COOKIE } from "../http/trpc.js";
 import { type AppServices, type Context, createContext } from "../trpc/context.js";
 import { createCaller } from "../trpc/router.js";
 import { DRF, sendProcedureError } from "./errors.js";
-import { fieldName, toWire } from "./names.js";
+import { fieldName, toWire, wireName } from "./names.js";
 import { REST_ROUTES, type RestRoute } from "./routes.js";
 
 export interface RestOptions {
@@ -99,7 +99,7 @@ async function handle(options: RestOptions, route: RestRoute, request: FastifyRe
   const context = createContext(options.services, requestInfo(request));
   const caller = createCaller(() => context);
   const page = route.pageProcedure ? pageWindow(request.query) : undefined;
-  const input = routeInput(route, request, id);
+  const { input, aliases } = routeInput(route, request, id);
   const procedure = page ? (route.pageProcedure as string) : route.procedure;
   try {
     const call = procedure.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller);
@@ -113,13 +113,22 @@ async function handle(options: RestOptions, route: RestRoute, request: FastifyRe
     if (page) return reply.send(envelope(request, page, output as { count: number; results: unknown[] }));
     return reply.code(route.status).send(toWire(output));
   } catch (error) {
-    return sendProcedureError(reply, error);
+    // Name fields as the caller did, aliases included.
+    return sendProcedureError(reply, error, (field) => aliases[wireName(field)] ?? wireName(field));
   }
 }
 
-/** The procedure's input from the path, the query string and the whitelisted body fields. */
-function routeInput(route: RestRoute, request: FastifyRequest, id: string | undefined): unknown {
+/**
+ * The procedure's input from the path, the query string and the whitelisted
+ * body fields, and which aliases the body used (wire name → alias sent).
+ */
+function routeInput(
+  route: RestRoute,
+  request: FastifyRequest,
+  id: string | undefined,
+): { input: unknown; aliases: Record<string, string> } {
   const input: Record<string, unknown> = {};
+  const aliases: Record<string, string> = {};
   if (route.id) input.id = id;
   const query = request.query as Record<string, string | string[] | undefined>;
   for (const name of route.query ?? []) {
@@ -130,14 +139,17 @@ function routeInput(route: RestRoute, request: FastifyRequest, id: string | unde
   if (route.body && request.body !== undefined) {
     const body = request.body;
     // Not an object: let the procedure's validation say so, in its words.
-    if (body === null || typeof body !== "object" || Array.isArray(body)) return body;
+    if (body === null || typeof body !== "object" || Array.isArray(body)) return { input: body, aliases };
     const fields = body as Record<string, unknown>;
     for (const name of route.body) if (Object.hasOwn(fields, name)) input[fieldName(name)] = fields[name];
     for (const [alias, name] of Object.entries(route.bodyAliases ?? {})) {
-      if (!Object.hasOwn(fields, name) && Object.hasOwn(fields, alias)) input[fieldName(name)] = fields[alias];
+      if (!Object.hasOwn(fields, name) && Object.hasOwn(fields, alias)) {
+        input[fieldName(name)] = fields[alias];
+        aliases[name] = alias;
+      }
     }
   }
-  return input;
+  return { input, aliases };
 }
 
 /**
