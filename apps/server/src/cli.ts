@@ -109,6 +109,18 @@ async function readSecret(prompt: string): Promise<string> {
   return secret;
 }
 
+/** Database errors quote their statement and values: show only what went wrong. */
+function describeFailure(error: unknown): string {
+  const sqlState = (error as { code?: unknown }).code;
+  if (typeof sqlState === "string" && /^[0-9A-Z]{5}$/.test(sqlState)) {
+    const reason = String((error as Error).message)
+      .split(" - ")
+      .at(-1);
+    return `database error ${sqlState}: ${reason}`;
+  }
+  return error instanceof InvalidEnvironment || error instanceof Error ? error.message : String(error);
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -126,8 +138,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`tenantry: ${error.message}\n\n${usage()}`);
       process.exitCode = 2;
     } else {
-      const message = error instanceof InvalidEnvironment || error instanceof Error ? error.message : String(error);
-      process.stderr.write(`tenantry: ${message}\n`);
+      process.stderr.write(`tenantry: ${describeFailure(error)}\n`);
       process.exitCode = 1;
     }
   },

@@ -63,7 +63,7 @@ async function withDatabase<T>(env: Env, work: (db: Database) => Promise<T>): Pr
 /** The domain's context for a CLI command: every tenant is in scope, changes are the CLI's. */
 async function withServices<T>(
   env: Env,
-  work: (svc: ServiceContext, db: Database, deliverNow: () => Promise<number>) => Promise<T>,
+  work: (svc: ServiceContext, db: Database, deliverNow: (invitationId: string) => Promise<number>) => Promise<T>,
 ): Promise<T> {
   return withDatabase(env, async (db) => {
     const running = await createServices(
@@ -78,7 +78,8 @@ async function withServices<T>(
       audit: CLI_AUDIT,
     };
     try {
-      return await work(svc, db, () => running.delivery.runOnce());
+      // Only the invitation this command touched: other emails are the server's to deliver.
+      return await work(svc, db, (invitationId) => running.delivery.runOnce(invitationId));
     } finally {
       await running.stop();
     }
@@ -242,7 +243,7 @@ export const COMMANDS: Record<string, Command> = {
       const invitationId = parse(id, ctx.positionals[0], "id");
       const invitation = await withServices(ctx.env, async (svc, db, deliverNow) => {
         const resent = await resendInvitation(svc, { tenantId: null }, invitationId);
-        await deliverNow();
+        await deliverNow(invitationId);
         const row = await db.orm.em
           .fork()
           .getConnection()

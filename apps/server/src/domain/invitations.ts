@@ -317,6 +317,11 @@ export async function resendInvitation(
 
 export const DEFAULT_RETENTION_DAYS = 30;
 
+/** A timestamp as the API writes it: `2026-11-29T10:00:00.000Z`. */
+function isoUtc(column: string): string {
+  return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
 /**
  * Deletes invitations that expired, or were revoked, more than `olderThanDays`
  * ago (accepted ones are kept: they record how a user joined). Each deletion
@@ -354,9 +359,10 @@ export async function purgeInvitations(
      select gen_random_uuid(), ?, ?, ?, ?, p.tenant_id, 'invitation.purged', 'invitation', p.id::text,
             jsonb_build_object('email', p.email,
                                'status', case when p.state = 'revoked' then 'revoked' else 'expired' end,
-                               'expiresAt', p.expires_at, 'revokedAt', p.revoked_at, 'olderThanDays', ?::int),
+                               'expiresAt', ${isoUtc("p.expires_at")}, 'revokedAt', ${isoUtc("p.revoked_at")},
+                               'olderThanDays', ?::int),
             ?, ?
-     from purged
+     from purged p
      returning target_id as id`,
     [
       ...where.params,

@@ -111,20 +111,20 @@ export class InvitationDelivery implements InvitationMailbox {
     }
   }
 
-  /** Claims and delivers what is due now; returns how many it handled. */
-  async runOnce(): Promise<number> {
+  /** Claims and delivers what is due now (or only `invitationId`'s email); returns how many it handled. */
+  async runOnce(invitationId?: string): Promise<number> {
     const now = this.options.clock.now();
-    const claimed = await this.claim(now);
+    const claimed = await this.claim(now, invitationId);
     for (const row of claimed) await this.deliver(row);
     return claimed.length;
   }
 
-  private claim(now: Date): Promise<ClaimedRow[]> {
+  private claim(now: Date, invitationId: string | undefined): Promise<ClaimedRow[]> {
     return this.options.orm.em.getConnection().execute<ClaimedRow[]>(
       `with due as (
          select id from invitations
          where email_delivery = 'pending' and state = 'pending' and delivery_token_ciphertext is not null
-           and delivery_next_attempt_at <= ?
+           and delivery_next_attempt_at <= ? ${invitationId ? "and id = ?" : ""}
          order by delivery_next_attempt_at
          limit ?
          for update skip locked
@@ -135,7 +135,7 @@ export class InvitationDelivery implements InvitationMailbox {
        )
        select claimed.*, t.name as tenant_name, t.slug as tenant_slug
        from claimed join tenants t on t.id = claimed.tenant_id`,
-      [now, this.batchSize, new Date(now.getTime() + this.leaseMs)],
+      [now, ...(invitationId ? [invitationId] : []), this.batchSize, new Date(now.getTime() + this.leaseMs)],
     );
   }
 
