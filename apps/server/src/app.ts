@@ -39,8 +39,9 @@ export async function buildApp({ env, db, logger, services }: AppDependencies): 
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 64 * 1024,
-    // Ids are 36 characters; a longer path segment is simply not found (below), not a 414.
-    maxParamLength: 200,
+    // tRPC's `/trpc/:path` holds a whole batch's joined procedure names; the SDK keeps within this.
+    // A longer segment is answered 404 (below), not 414.
+    maxParamLength: 2048,
     // Malformed URLs are answered in the API's shape, not fastify's.
     frameworkErrors: (error, request, reply) => {
       const notFound = error.code === "FST_ERR_BAD_URL" || error.code === "FST_ERR_MAX_PARAM_LENGTH";

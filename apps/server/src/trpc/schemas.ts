@@ -70,9 +70,25 @@ export const tenantRef = requiredText(100);
 export const invitationStatus = z.enum([...INVITATION_STATES, "expired"], { error: choiceMessage });
 export const token = requiredText(512);
 
+/**
+ * DRF also takes numbers and booleans spelled as strings (query strings are
+ * nothing else). Typed callers pass the real thing, so the types say so.
+ */
+function numericString(value: unknown): unknown {
+  return typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+}
+
+function booleanString(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const word = value.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(word)) return true;
+  if (["false", "0", "no", "off"].includes(word)) return false;
+  return value;
+}
+
 /** Whole days; DRF also takes a numeric string. */
 export const days = z.preprocess(
-  (value) => (typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
+  (value: number) => numericString(value),
   z
     .number({ error: typeMessage("A valid integer is required.") })
     .int("A valid integer is required.")
@@ -82,7 +98,7 @@ export const days = z.preprocess(
 
 export const wholeNumber = (min: number) =>
   z.preprocess(
-    (value) => (typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value),
+    (value: number) => numericString(value),
     z
       .number({ error: typeMessage("A valid integer is required.") })
       .int("A valid integer is required.")
@@ -114,10 +130,7 @@ export const auditAction = z.enum(AUDIT_ACTIONS as [AuditAction, ...AuditAction[
 
 /** DRF's BooleanField: JSON booleans, and the usual spellings in strings. */
 export const flag = z.preprocess(
-  (value) =>
-    typeof value === "string" && /^(true|false|1|0|yes|no|on|off)$/i.test(value.trim())
-      ? /^(true|1|yes|on)$/i.test(value.trim())
-      : value,
+  (value: boolean) => booleanString(value),
   z.boolean({ error: typeMessage("Must be a valid boolean.") }),
 );
 

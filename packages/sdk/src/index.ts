@@ -1,0 +1,36 @@
+export { createTenantryClient } from "./client.js";
+export {
+  type ServerErrorCode,
+  TenantryError,
+  type TenantryErrorCode,
+  type TenantryErrorInit,
+  type TransportErrorCode,
+} from "./errors.js";
+export { defaultRetryDelay } from "./transport.js";
+export type {
+  ApiProcedures,
+  BatchOptions,
+  CallOptions,
+  CreatedInvitation,
+  CreatedTenant,
+  HeadersSource,
+  Invitation,
+  InvitationStatus,
+  LoginResult,
+  ProcedureCall,
+  ProcedureShape,
+  RetryOptions,
+  Role,
+  RoleAssignment,
+  Source,
+  Tenant,
+  TenantryClient,
+  TenantryClientOptions,
+  TenantryFetch,
+  TenantryFetchInit,
+  TenantryFetchResponse,
+  TenantryInputs,
+  TenantryOutputs,
+  TokenSource,
+  User,
+} from "./types.js";
