@@ -13,7 +13,10 @@ export const AuditEvent = defineEntity({
   name: "AuditEvent",
   tableName: "audit_events",
   properties: (p) => ({
-    id: p.uuid().primary().onCreate(() => newId()),
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => newId()),
     occurredAt: p.datetime().columnType("timestamptz"),
     actorType: p.enum([...AUDIT_ACTOR_TYPES]),
     actorId: p.uuid().nullable(),

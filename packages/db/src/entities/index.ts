@@ -1,4 +1,4 @@
-export { AUDIT_ACTOR_TYPES, AuditEvent, type AuditActorType } from "./AuditEvent.js";
+export { AUDIT_ACTOR_TYPES, type AuditActorType, AuditEvent } from "./AuditEvent.js";
 export { Invitation } from "./Invitation.js";
 export { RoleAssignment } from "./RoleAssignment.js";
 export * from "./roles.js";
