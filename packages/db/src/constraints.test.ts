@@ -135,7 +135,7 @@ describe.each(await availableTestBackends())("the database enforces the invarian
     const first = await invitation(t.id, "erin@example.com", hex64("c"));
     await expect(invitation(t.id, "ERIN@example.com", hex64("d"))).rejects.toThrow(/invitations_one_pending_key/);
     const fork = em();
-    await fork.nativeUpdate(Invitation, { id: first.id }, { state: "revoked" });
+    await fork.nativeUpdate(Invitation, { id: first.id }, { state: "revoked", revokedAt: new Date() });
     await invitation(t.id, "erin@example.com", hex64("e"));
   });
 

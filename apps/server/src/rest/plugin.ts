@@ -14,6 +14,7 @@ export interface RestOptions {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SLUG_OR_UUID = /^[0-9a-z-]{1,100}$/i;
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -93,7 +94,9 @@ async function handle(options: RestOptions, route: RestRoute, request: FastifyRe
     return reply.code(403).send({ detail: DRF.csrf });
   }
   const id = (request.params as { id?: string }).id;
-  if (route.id === "uuid" && !(id && UUID.test(id))) return reply.code(404).send({ detail: DRF.notFound });
+  // A path that cannot name an object names none: 404, as Django's URL patterns answer.
+  const idPattern = route.id === "uuid" ? UUID : SLUG_OR_UUID;
+  if (route.id && !(id && idPattern.test(id))) return reply.code(404).send({ detail: DRF.notFound });
 
   // One context per request: the caller is resolved once, whatever the route calls.
   const context = createContext(options.services, requestInfo(request));
