@@ -1,4 +1,4 @@
-import type { AuditActorType } from "@tenantry/db";
+import { type AuditActorType, isoTimestamp } from "@tenantry/db";
 import type { AuditAction } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
@@ -30,7 +30,7 @@ export interface AuditFilter {
 
 interface AuditRow {
   id: string;
-  occurred_at: Date;
+  occurred_at: string;
   actor_type: AuditActorType;
   actor_id: string | null;
   actor_email: string | null;
@@ -63,8 +63,8 @@ export async function listAuditEvents(
   const { count, results } = await pagedQuery<AuditRow>(
     ctx.em,
     {
-      columns:
-        "a.id, a.occurred_at, a.actor_type, a.actor_id, a.actor_email, a.tenant_id, a.action, a.target_type, a.target_id, a.details, a.ip, a.user_agent",
+      columns: `a.id, ${isoTimestamp("a.occurred_at")} as occurred_at, a.actor_type, a.actor_id, a.actor_email, a.tenant_id,
+         a.action, a.target_type, a.target_id, a.details, a.ip, a.user_agent`,
       from: "audit_events a",
       where,
       orderBy: "a.occurred_at desc, a.id desc",
@@ -75,7 +75,7 @@ export async function listAuditEvents(
     count,
     results: results.map((row) => ({
       id: row.id,
-      occurredAt: new Date(row.occurred_at).toISOString(),
+      occurredAt: row.occurred_at,
       actorType: row.actor_type,
       actorId: row.actor_id,
       actorEmail: row.actor_email,

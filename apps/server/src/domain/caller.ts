@@ -8,7 +8,8 @@ export interface UserRecord {
   firstName: string;
   lastName: string;
   isSuperuser: boolean;
-  dateJoined: Date;
+  /** ISO 8601, UTC. */
+  dateJoined: string;
   roles: Role[];
 }
 

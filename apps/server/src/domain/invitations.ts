@@ -1,5 +1,5 @@
 import { createInvitationToken, hashInvitationToken, hashPassword, passwordProblems } from "@tenantry/auth";
-import { type EntityManager, Invitation, newId, type Role, RoleAssignment, User } from "@tenantry/db";
+import { type EntityManager, Invitation, isoTimestamp, newId, type Role, RoleAssignment, User } from "@tenantry/db";
 import { insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import { DAY_MS } from "./clock.js";
@@ -134,15 +134,15 @@ interface InvitationRow {
   tenant_id: string;
   email: string;
   role: Role | null;
-  state: Invitation["state"];
+  status: InvitationStatus;
   invited_by_id: string | null;
-  created_at: Date;
-  expires_at: Date;
-  accepted_at: Date | null;
+  created_at: string;
+  expires_at: string;
+  accepted_at: string | null;
   email_delivery: Invitation["emailDelivery"];
 }
 
-/** Newest last; `status` filters on what the status reads as now (expired is derived). */
+/** Oldest first; `status` filters on what the status reads as now (expired is derived). */
 export async function listInvitations(
   ctx: Pick<ServiceContext, "em" | "clock">,
   scope: TenantScope,
@@ -158,8 +158,11 @@ export async function listInvitations(
   const { count, results } = await pagedQuery<InvitationRow>(
     ctx.em,
     {
-      columns:
-        "i.id, i.tenant_id, i.email, i.role, i.state, i.invited_by_id, i.created_at, i.expires_at, i.accepted_at, i.email_delivery",
+      columns: `i.id, i.tenant_id, i.email, i.role,
+        case when i.state = 'pending' and i.expires_at <= ?::timestamptz then 'expired' else i.state end as status,
+        i.invited_by_id, ${isoTimestamp("i.created_at")} as created_at, ${isoTimestamp("i.expires_at")} as expires_at,
+        ${isoTimestamp("i.accepted_at")} as accepted_at, i.email_delivery`,
+      columnParams: [now],
       from: "invitations i",
       where,
       orderBy: "i.created_at, i.id",
@@ -168,23 +171,18 @@ export async function listInvitations(
   );
   return {
     count,
-    results: results.map((row) =>
-      invitationView(
-        {
-          id: row.id,
-          tenant: row.tenant_id,
-          email: row.email,
-          role: row.role,
-          state: row.state,
-          invitedBy: row.invited_by_id,
-          createdAt: new Date(row.created_at),
-          expiresAt: new Date(row.expires_at),
-          acceptedAt: row.accepted_at ? new Date(row.accepted_at) : null,
-          emailDelivery: row.email_delivery,
-        },
-        now,
-      ),
-    ),
+    results: results.map((row) => ({
+      id: row.id,
+      tenantId: row.tenant_id,
+      email: row.email,
+      role: row.role,
+      status: row.status,
+      invitedById: row.invited_by_id,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+      acceptedAt: row.accepted_at,
+      emailDelivery: row.email_delivery,
+    })),
   };
 }
 
@@ -317,11 +315,6 @@ export async function resendInvitation(
 
 export const DEFAULT_RETENTION_DAYS = 30;
 
-/** A timestamp as the API writes it: `2026-11-29T10:00:00.000Z`. */
-function isoUtc(column: string): string {
-  return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-}
-
 /**
  * Deletes invitations that expired, or were revoked, more than `olderThanDays`
  * ago (accepted ones are kept: they record how a user joined). Each deletion
@@ -359,7 +352,7 @@ export async function purgeInvitations(
      select gen_random_uuid(), ?, ?, ?, ?, p.tenant_id, 'invitation.purged', 'invitation', p.id::text,
             jsonb_build_object('email', p.email,
                                'status', case when p.state = 'revoked' then 'revoked' else 'expired' end,
-                               'expiresAt', ${isoUtc("p.expires_at")}, 'revokedAt', ${isoUtc("p.revoked_at")},
+                               'expiresAt', ${isoTimestamp("p.expires_at")}, 'revokedAt', ${isoTimestamp("p.revoked_at")},
                                'olderThanDays', ?::int),
             ?, ?
      from purged p
@@ -479,7 +472,7 @@ export async function acceptInvitation(
     firstName: user.firstName,
     lastName: user.lastName,
     isSuperuser: false,
-    dateJoined: user.dateJoined,
+    dateJoined: user.dateJoined.toISOString(),
     roles: invitation.role ? [invitation.role] : [],
   });
 }

@@ -1,4 +1,4 @@
-import type { EntityManager } from "@tenantry/db";
+import { type EntityManager, selectRows } from "@tenantry/db";
 
 /** A window of a list, as DRF's limit/offset pagination asks for. */
 export interface PageRequest {
@@ -38,29 +38,38 @@ export class Conditions {
  */
 export async function pagedQuery<Row>(
   em: EntityManager,
-  query: { columns: string; from: string; where: Conditions; orderBy: string },
+  query: {
+    columns: string;
+    /** Values for placeholders in `columns`, which come before those of `where`. */
+    columnParams?: unknown[];
+    from: string;
+    where: Conditions;
+    orderBy: string;
+  },
   page: PageRequest | undefined,
 ): Promise<Page<Row>> {
   const where = query.where.toSql();
-  const params = query.where.params;
-  const connection = em.getConnection();
+  const params = [...(query.columnParams ?? []), ...query.where.params];
   if (!page) {
-    const rows = await connection.execute<Row[]>(
+    const rows = await selectRows<Row>(
+      em,
       `select ${query.columns} from ${query.from} ${where} order by ${query.orderBy}`,
       params,
     );
     return { count: rows.length, results: rows };
   }
-  const rows = await connection.execute<(Row & { total_count: string | number })[]>(
+  const rows = await selectRows<Row & { total_count: string | number }>(
+    em,
     `select ${query.columns}, count(*) over () as total_count from ${query.from} ${where}
      order by ${query.orderBy} limit ? offset ?`,
     [...params, page.limit, page.offset],
   );
   let count = rows[0] ? Number(rows[0].total_count) : 0;
   if (rows.length === 0 && page.offset > 0) {
-    const counted = await connection.execute<{ count: string }[]>(
+    const counted = await selectRows<{ count: string }>(
+      em,
       `select count(*) as count from ${query.from} ${where}`,
-      params,
+      query.where.params,
     );
     count = Number(counted[0]?.count ?? 0);
   }

@@ -1,4 +1,4 @@
-import { newId, type Role, RoleAssignment } from "@tenantry/db";
+import { isoTimestamp, newId, type Role, RoleAssignment } from "@tenantry/db";
 import { insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
@@ -14,7 +14,7 @@ interface AssignmentRow {
   role: Role;
   tenant_id: string;
   granted_by_id: string | null;
-  created_at: Date;
+  created_at: string;
 }
 
 /** One statement, whatever the number of rows; paged, the total comes with the window. */
@@ -31,7 +31,7 @@ export async function listRoleAssignments(
   const { count, results } = await pagedQuery<AssignmentRow>(
     ctx.em,
     {
-      columns: "ra.id, ra.user_id, ra.role, ra.tenant_id, ra.granted_by_id, ra.created_at",
+      columns: `ra.id, ra.user_id, ra.role, ra.tenant_id, ra.granted_by_id, ${isoTimestamp("ra.created_at")} as created_at`,
       from: "role_assignments ra",
       where,
       orderBy: "ra.created_at, ra.id",
@@ -46,7 +46,7 @@ export async function listRoleAssignments(
       role: row.role,
       tenantId: row.tenant_id,
       grantedById: row.granted_by_id,
-      createdAt: new Date(row.created_at).toISOString(),
+      createdAt: row.created_at,
     })),
   };
 }

@@ -8,7 +8,7 @@ import {
   shouldRenew,
   verifyPasswordOrDummy,
 } from "@tenantry/auth";
-import { type EntityManager, Session } from "@tenantry/db";
+import { type EntityManager, Session, selectRows } from "@tenantry/db";
 import { auditInsertSql, insertAudit } from "./audit.js";
 import type { AuthenticatedCaller, Caller } from "./caller.js";
 import type { ServiceContext } from "./context.js";
@@ -93,12 +93,11 @@ async function loginCandidates(em: EntityManager, email: string, tenant: string 
     else conditions.push("u.tenant_id = (select id from tenants where slug = lower(?))");
     params.push(tenant);
   }
-  return em
-    .getConnection()
-    .execute<LoginRow[]>(
-      `select ${USER_COLUMNS}, u.password_hash from users u where ${conditions.join(" and ")} limit ${MAX_CANDIDATES}`,
-      params,
-    );
+  return selectRows<LoginRow>(
+    em,
+    `select ${USER_COLUMNS}, u.password_hash from users u where ${conditions.join(" and ")} limit ${MAX_CANDIDATES}`,
+    params,
+  );
 }
 
 /** Ends this session only; the token stops working at once. */
@@ -120,7 +119,7 @@ export async function logout(
     );
 }
 
-type SessionRow = UserRow & { session_id: string; secret_hash: string; expires_at: Date };
+type SessionRow = UserRow & { session_id: string; secret_hash: string; expires_ms: number };
 
 /**
  * The caller behind a token, in one query (session, user and roles). The
@@ -132,14 +131,16 @@ export async function resolveCaller(em: EntityManager, token: string | null, now
   if (token === null) return { kind: "anonymous" };
   const parsed = parseSessionToken(token);
   if (!parsed) throw new Unauthenticated("invalid");
-  const rows = await em.getConnection().execute<SessionRow[]>(
-    `select s.id as session_id, s.secret_hash, s.expires_at, ${USER_COLUMNS}
-       from sessions s join users u on u.id = s.user_id where s.id = ?`,
+  const rows = await selectRows<SessionRow>(
+    em,
+    `select s.id as session_id, s.secret_hash, (extract(epoch from s.expires_at) * 1000)::float8 as expires_ms,
+       ${USER_COLUMNS}
+     from sessions s join users u on u.id = s.user_id where s.id = ?`,
     [parsed.id],
   );
   const row = rows[0];
   if (!row || !constantTimeEqualHex(hashSecret(parsed.secret), row.secret_hash)) throw new Unauthenticated("invalid");
-  const expiresAt = new Date(row.expires_at);
+  const expiresAt = new Date(row.expires_ms);
   if (isExpired(expiresAt, now)) {
     await em.nativeDelete(Session, { id: parsed.id });
     throw new Unauthenticated("invalid");

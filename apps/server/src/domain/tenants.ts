@@ -1,5 +1,5 @@
 import { hashPassword, passwordProblems } from "@tenantry/auth";
-import { type EntityManager, newId, RoleAssignment, Tenant, User } from "@tenantry/db";
+import { type EntityManager, isoTimestamp, newId, RoleAssignment, Tenant, User } from "@tenantry/db";
 import { recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
@@ -134,10 +134,10 @@ export async function listTenants(
   scope: TenantScope,
   page?: PageRequest,
 ): Promise<Page<TenantView>> {
-  const { count, results } = await pagedQuery<{ id: string; name: string; slug: string; created_at: Date }>(
+  const { count, results } = await pagedQuery<{ id: string; name: string; slug: string; created_at: string }>(
     ctx.em,
     {
-      columns: "t.id, t.name, t.slug, t.created_at",
+      columns: `t.id, t.name, t.slug, ${isoTimestamp("t.created_at")} as created_at`,
       from: "tenants t",
       where: scope.tenantId ? new Conditions().add("t.id = ?", scope.tenantId) : new Conditions(),
       orderBy: "t.created_at, t.id",
@@ -146,7 +146,7 @@ export async function listTenants(
   );
   return {
     count,
-    results: results.map((row) => tenantView({ ...row, createdAt: new Date(row.created_at) })),
+    results: results.map((row) => ({ id: row.id, name: row.name, slug: row.slug, createdAt: row.created_at })),
   };
 }
 

@@ -84,7 +84,7 @@ export async function createSuperuser(
     firstName: user.firstName,
     lastName: user.lastName,
     isSuperuser: true,
-    dateJoined: user.dateJoined,
+    dateJoined: user.dateJoined.toISOString(),
     roles: [],
   });
 }

@@ -63,7 +63,7 @@ export function userView(user: UserRecord): UserView {
     tenantId: user.tenantId,
     roles: sortRoles(user.roles),
     isSuperuser: user.isSuperuser,
-    dateJoined: user.dateJoined.toISOString(),
+    dateJoined: user.dateJoined,
   };
 }
 

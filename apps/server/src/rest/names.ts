@@ -13,9 +13,16 @@ const TO_WIRE: Record<string, string> = {
 /** Input names that are not plain snake_case of the field: `user` is `userId`; `tenant` names a tenant as itself. */
 const FROM_WIRE: Record<string, string> = { user: "userId", non_field_errors: "nonFieldErrors" };
 
-/** `adminEmail` → `admin_email`, `userId` → `user`. */
+const wireNames = new Map<string, string>(Object.entries(TO_WIRE));
+
+/** `adminEmail` → `admin_email`, `userId` → `user`. (Remembered: there are few names and many rows.) */
 export function wireName(name: string): string {
-  return TO_WIRE[name] ?? name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+  let wire = wireNames.get(name);
+  if (wire === undefined) {
+    wire = name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+    wireNames.set(name, wire);
+  }
+  return wire;
 }
 
 /** `admin_email` → `adminEmail`, `user` → `userId`. */
@@ -27,7 +34,9 @@ export function fieldName(wire: string): string {
 export function toWire(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toWire);
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [wireName(key), toWire(inner)]));
+    const wire: Record<string, unknown> = {};
+    for (const key in value) wire[wireName(key)] = toWire((value as Record<string, unknown>)[key]);
+    return wire;
   }
   return value;
 }

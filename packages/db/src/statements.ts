@@ -1,0 +1,61 @@
+import { createHash } from "node:crypto";
+import type { EntityManager } from "@mikro-orm/postgresql";
+
+interface PooledClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+interface KnexClient {
+  acquireConnection(): Promise<PooledClient>;
+  releaseConnection(connection: PooledClient): Promise<void>;
+}
+
+/** The parts of MikroORM's connection used here (`executeQuery` logs the statement like every other). */
+interface LoggingConnection {
+  getKnex(): { client: KnexClient };
+  executeQuery<T>(query: string, run: () => Promise<T>, context?: Record<string, unknown>): Promise<T>;
+}
+
+const names = new Map<string, string>();
+
+/** `a = ? and b = ?` → `a = $1 and b = $2`, and a stable name for the statement. */
+function prepare(sql: string): { name: string; text: string } {
+  let index = 0;
+  const text = sql.replace(/\?/g, () => `$${++index}`);
+  let name = names.get(text);
+  if (!name) {
+    name = `s${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+    names.set(text, name);
+  }
+  return { name, text };
+}
+
+/**
+ * Runs a read as a named prepared statement on a pooled connection: the
+ * server parses and plans it once per connection instead of on every call,
+ * and the values travel as parameters. (MikroORM's `execute` inlines values
+ * into the SQL text.) For reads outside transactions, on the hot paths.
+ * Placeholders are `?`; the SQL must hold no other question mark.
+ */
+export async function selectRows<Row>(em: EntityManager, sql: string, values: readonly unknown[]): Promise<Row[]> {
+  const { name, text } = prepare(sql);
+  const connection = em.getConnection() as unknown as LoggingConnection;
+  const client = connection.getKnex().client;
+  return connection.executeQuery(
+    text,
+    async () => {
+      const pooled = await client.acquireConnection();
+      try {
+        return (await pooled.query({ name, text, values: [...values] })).rows as Row[];
+      } finally {
+        await client.releaseConnection(pooled);
+      }
+    },
+    { query: text, params: [...values] },
+  );
+}
+
+/** A timestamp column as the API writes it, `2026-11-29T10:00:00.000Z`, formatted by the database. */
+export function isoTimestamp(column: string): string {
+  return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
