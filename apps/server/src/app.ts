@@ -41,7 +41,7 @@ export async function buildApp({ env, db, logger, services }: AppDependencies): 
     bodyLimit: 64 * 1024,
     // tRPC's `/trpc/:path` holds a whole batch's joined procedure names; the SDK keeps within this.
     // A longer segment is answered 404 (below), not 414.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     // Malformed URLs are answered in the API's shape, not fastify's.
     frameworkErrors: (error, request, reply) => {
       const notFound = error.code === "FST_ERR_BAD_URL" || error.code === "FST_ERR_MAX_PARAM_LENGTH";

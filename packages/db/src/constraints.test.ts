@@ -166,6 +166,34 @@ describe.each(await availableTestBackends())("the database enforces the invarian
     expect(await check.count(Session, { user: member.id })).toBe(0);
   });
 
+  it("keeps each tenant's list counts as rows come and go", async () => {
+    const t = await tenant();
+    const counts = async () => {
+      const rows = await em()
+        .getConnection()
+        .execute<{ list: string; count: string }[]>("select list, count from list_counts where tenant_id = ?", [t.id]);
+      return Object.fromEntries(rows.map((row) => [row.list, Number(row.count)]));
+    };
+    const a = await user(t.id, "count-a@example.com");
+    const b = await user(t.id, "count-b@example.com");
+    await user(null, "count-root@example.com");
+    const fork = em();
+    fork.create(RoleAssignment, { tenant: t.id, user: a.id, role: "ADMIN" });
+    fork.create(RoleAssignment, { tenant: t.id, user: b.id, role: "VIEWER" });
+    await fork.flush();
+    await invitation(t.id, "count-c@example.com", hex64("9"));
+    expect(await counts()).toEqual({ users: 2, role_assignments: 2, invitations: 1 });
+
+    // Deleting a user cascades to their assignments; the counts follow both.
+    await em().nativeDelete(User, { id: b.id });
+    expect(await counts()).toEqual({ users: 1, role_assignments: 1, invitations: 1 });
+    await em().nativeDelete(Invitation, { tenant: t.id });
+    expect(await counts()).toEqual({ users: 1, role_assignments: 1, invitations: 0 });
+    // A tenant's deletion takes its counts along.
+    await em().nativeDelete(Tenant, { id: t.id });
+    expect(await counts()).toEqual({});
+  });
+
   it("has nothing left to migrate after start", async () => {
     expect(await db.orm.getMigrator().getPendingMigrations()).toEqual([]);
     expect(await db.orm.getMigrator().up()).toEqual([]);

@@ -166,6 +166,7 @@ export async function listInvitations(
       from: "invitations i",
       where,
       orderBy: "i.created_at, i.id",
+      counted: scope.tenantId && !filter.status ? { list: "invitations", tenantId: scope.tenantId } : undefined,
     },
     page,
   );

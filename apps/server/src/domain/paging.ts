@@ -30,11 +30,17 @@ export class Conditions {
   }
 }
 
+/** The lists whose per-tenant totals the database keeps (see the list_counts migration). */
+export type CountedList = "users" | "role_assignments" | "invitations";
+
 /**
  * Runs `select <columns> from … where … order by …` once: unpaged it returns
- * every row; paged it adds the window and reads the total from a window
- * function in the same statement. Only past the end, where no row carries the
- * total, does it ask for the count on its own.
+ * every row; paged it adds the window and the total in the same statement.
+ * The total of a whole tenant's list (`counted`) is read from the counts the
+ * database keeps, so a page costs the same in a tenant of a hundred rows as
+ * in one of a hundred thousand; a filtered list is counted with a window
+ * function. Only past the end, where no row carries the total, is it asked
+ * for on its own.
  */
 export async function pagedQuery<Row>(
   em: EntityManager,
@@ -45,6 +51,8 @@ export async function pagedQuery<Row>(
     from: string;
     where: Conditions;
     orderBy: string;
+    /** Set when `where` selects exactly one tenant's whole list. */
+    counted?: { list: CountedList; tenantId: string };
   },
   page: PageRequest | undefined,
 ): Promise<Page<Row>> {
@@ -58,20 +66,28 @@ export async function pagedQuery<Row>(
     );
     return { count: rows.length, results: rows };
   }
+  const kept = "coalesce((select count from list_counts where tenant_id = ? and list = ?), 0)";
+  const counted = query.counted;
   const rows = await selectRows<Row & { total_count: string | number }>(
     em,
-    `select ${query.columns}, count(*) over () as total_count from ${query.from} ${where}
+    `select ${query.columns}, ${counted ? kept : "count(*) over ()"} as total_count from ${query.from} ${where}
      order by ${query.orderBy} limit ? offset ?`,
-    [...params, page.limit, page.offset],
+    [
+      ...(query.columnParams ?? []),
+      ...(counted ? [counted.tenantId, counted.list] : []),
+      ...query.where.params,
+      page.limit,
+      page.offset,
+    ],
   );
   let count = rows[0] ? Number(rows[0].total_count) : 0;
   if (rows.length === 0 && page.offset > 0) {
-    const counted = await selectRows<{ count: string }>(
+    const total = await selectRows<{ count: string }>(
       em,
-      `select count(*) as count from ${query.from} ${where}`,
-      query.where.params,
+      counted ? `select ${kept} as count` : `select count(*) as count from ${query.from} ${where}`,
+      counted ? [counted.tenantId, counted.list] : query.where.params,
     );
-    count = Number(counted[0]?.count ?? 0);
+    count = Number(total[0]?.count ?? 0);
   }
   return { count, results: rows.map(({ total_count: _total, ...row }) => row as Row) };
 }

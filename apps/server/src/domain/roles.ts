@@ -35,6 +35,10 @@ export async function listRoleAssignments(
       from: "role_assignments ra",
       where,
       orderBy: "ra.created_at, ra.id",
+      counted:
+        scope.tenantId && !filter.userId && !filter.role
+          ? { list: "role_assignments", tenantId: scope.tenantId }
+          : undefined,
     },
     page,
   );

@@ -26,6 +26,7 @@ export async function listUsers(
       from: "users u",
       where: new Conditions().add("u.tenant_id = ?", tenantId),
       orderBy: "u.date_joined, u.id",
+      counted: { list: "users", tenantId },
     },
     page,
   );

@@ -2,6 +2,7 @@ import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261129000000_init } from "./Migration20261129000000_init.js";
 import { Migration20261129010000_delivery_and_throttle } from "./Migration20261129010000_delivery_and_throttle.js";
 import { Migration20261129020000_audit_and_purge } from "./Migration20261129020000_audit_and_purge.js";
+import { Migration20261129030000_list_counts } from "./Migration20261129030000_list_counts.js";
 
 /**
  * Every migration, in order. Listed statically rather than globbed so that the
@@ -11,4 +12,5 @@ export const migrationsList: MigrationObject[] = [
   { name: "Migration20261129000000_init", class: Migration20261129000000_init },
   { name: "Migration20261129010000_delivery_and_throttle", class: Migration20261129010000_delivery_and_throttle },
   { name: "Migration20261129020000_audit_and_purge", class: Migration20261129020000_audit_and_purge },
+  { name: "Migration20261129030000_list_counts", class: Migration20261129030000_list_counts },
 ];
