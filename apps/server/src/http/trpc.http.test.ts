@@ -19,9 +19,9 @@ describe("tRPC queries answered directly", () => {
       adminEmail: "owner@fast.example",
       adminPassword: STRONG_PASSWORD,
     });
-    tenantId = created.result.data.id;
-    token = (await post("/trpc/auth.login", { email: "owner@fast.example", password: STRONG_PASSWORD })).result.data
-      .token;
+    tenantId = created.result.data.id ?? "";
+    const login = await post("/trpc/auth.login", { email: "owner@fast.example", password: STRONG_PASSWORD });
+    token = login.result.data.token ?? "";
   });
   afterAll(async () => {
     await server?.stop();
@@ -33,7 +33,7 @@ describe("tRPC queries answered directly", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify(input),
     });
-    return response.json();
+    return (await response.json()) as { result: { data: Record<string, string> } };
   }
 
   async function both(pathAndQuery: string, headers: Record<string, string> = {}) {
@@ -90,7 +90,7 @@ describe("tRPC queries answered directly", () => {
     for (const path of ["/trpc/nope.none", "/trpc/auth.logout"]) {
       const response = await fetch(`${server.url}${path}`, { headers: auth() });
       expect(response.status, path).toBeGreaterThanOrEqual(400);
-      expect((await response.json()).error, path).toBeDefined();
+      expect(((await response.json()) as { error?: unknown }).error, path).toBeDefined();
     }
   });
 });
