@@ -1,6 +1,7 @@
 import { MikroORM } from "@mikro-orm/postgresql";
 import { ormConfig } from "./config.js";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded.js";
+import { withoutNamedStatements } from "./statements.js";
 
 /** Where the data lives: a PostgreSQL server, or the embedded PGlite. */
 export type DatabaseTarget = { kind: "postgres"; url: string } | { kind: "embedded"; dataDir: string | null };
@@ -38,6 +39,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   let orm: MikroORM | undefined;
   try {
     orm = await MikroORM.init(ormConfig({ url, poolSize, onQuery: options.onQuery }));
+    if (embedded) withoutNamedStatements(orm.em);
     if (options.migrate ?? true) await orm.getMigrator().up();
   } catch (error) {
     await orm?.close(true).catch(() => {});

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 
 interface PooledClient {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }
 
 interface KnexClient {
@@ -17,6 +17,17 @@ interface LoggingConnection {
 }
 
 const names = new Map<string, string>();
+
+/**
+ * Pools whose connections share one server session (the embedded PGlite
+ * serves all of them from one): a named statement prepared on one would
+ * collide on the next, so they run statements unnamed (still parameterized).
+ */
+const sharedSessionPools = new WeakSet<object>();
+
+export function withoutNamedStatements(em: EntityManager): void {
+  sharedSessionPools.add((em.getConnection() as unknown as LoggingConnection).getKnex().client);
+}
 
 /** `a = ? and b = ?` → `a = $1 and b = $2`, and a stable name for the statement. */
 function prepare(sql: string): { name: string; text: string } {
@@ -41,12 +52,14 @@ export async function selectRows<Row>(em: EntityManager, sql: string, values: re
   const { name, text } = prepare(sql);
   const connection = em.getConnection() as unknown as LoggingConnection;
   const client = connection.getKnex().client;
+  const named = !sharedSessionPools.has(client);
   return connection.executeQuery(
     text,
     async () => {
       const pooled = await client.acquireConnection();
       try {
-        return (await pooled.query({ name, text, values: [...values] })).rows as Row[];
+        const statement = named ? { name, text, values: [...values] } : { text, values: [...values] };
+        return (await pooled.query(statement)).rows as Row[];
       } finally {
         await client.releaseConnection(pooled);
       }
