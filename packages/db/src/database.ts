@@ -1,4 +1,5 @@
 import { MikroORM } from "@mikro-orm/postgresql";
+import pg from "pg";
 import { ormConfig } from "./config.js";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded.js";
 import { withoutNamedStatements } from "./statements.js";
@@ -13,6 +14,8 @@ export interface Database {
   description: string;
   /** Resolves when the database answers a query. */
   ping(): Promise<void>;
+  /** Applies pending migrations, one process at a time; returns the names applied. */
+  migrate(): Promise<string[]>;
   /** Closes the pool, then the embedded server if there is one. Idempotent. */
   close(): Promise<void>;
 }
@@ -40,7 +43,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   try {
     orm = await MikroORM.init(ormConfig({ url, poolSize, onQuery: options.onQuery }));
     if (embedded) withoutNamedStatements(orm.em);
-    if (options.migrate ?? true) await orm.getMigrator().up();
+    if (options.migrate ?? true) await migrateExclusively(orm, target);
   } catch (error) {
     await orm?.close(true).catch(() => {});
     await embedded?.close().catch(() => {});
@@ -55,6 +58,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     async ping() {
       await opened.em.getConnection().execute("select 1");
     },
+    migrate: () => migrateExclusively(opened, target),
     close() {
       closing ??= (async () => {
         try {
@@ -66,6 +70,28 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
       return closing;
     },
   };
+}
+
+/** Any fixed number: the advisory lock every Tenantry process takes to migrate. */
+const MIGRATION_LOCK = 7_297_113_001;
+
+/**
+ * Several server processes may start at once on one PostgreSQL: an advisory
+ * lock, held on a connection of its own, lets one migrate while the others
+ * wait and then find nothing left to do. The embedded database has one
+ * process by construction.
+ */
+async function migrateExclusively(orm: MikroORM, target: DatabaseTarget): Promise<string[]> {
+  if (target.kind === "embedded") return (await orm.getMigrator().up()).map((migration) => migration.name);
+  const client = new pg.Client({ connectionString: target.url });
+  await client.connect();
+  try {
+    await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    return (await orm.getMigrator().up()).map((migration) => migration.name);
+  } finally {
+    await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => {});
+    await client.end();
+  }
 }
 
 export function describeTarget(target: DatabaseTarget): string {

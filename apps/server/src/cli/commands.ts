@@ -113,10 +113,10 @@ export const COMMANDS: Record<string, Command> = {
     async run({ env, out }) {
       const db = await openDatabase(resolveDatabaseTarget(env), { migrate: false, poolSize: 1 });
       try {
-        const applied = await db.orm.getMigrator().up();
+        const applied = await db.migrate();
         renderOne(
           out,
-          { database: db.description, applied: applied.map((migration) => migration.name) },
+          { database: db.description, applied },
           applied.length ? `Applied ${applied.length} migration(s).` : "Up to date.",
         );
       } finally {
