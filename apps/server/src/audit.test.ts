@@ -1,11 +1,11 @@
 import { hashInvitationToken, hashSecret, parseSessionToken } from "@tenantry/auth";
 import { AuditEvent } from "@tenantry/db";
-import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUDIT_ACTIONS, type AuditAction } from "./domain/audit.js";
 import { DAY_MS } from "./domain/clock.js";
 import { createSuperuser } from "./domain/users.js";
 import type { InvitationEmail } from "./mail/hook.js";
+import { failure } from "./test-support/errors.js";
 import {
   addMember,
   type Caller,
@@ -76,17 +76,6 @@ function toEvent(row: EventRow): Event {
     ip: row.ip,
     userAgent: row.user_agent,
   };
-}
-
-/** The error a call failed with; fails the test if it succeeded. */
-async function failure(promise: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TRPCError);
-    return error as TRPCError;
-  }
-  throw new Error("expected the call to fail, but it succeeded");
 }
 
 function sqlOf(h: Harness) {

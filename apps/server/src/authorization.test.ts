@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FieldErrors } from "./domain/errors.js";
+import { failure, fieldErrorsOf } from "./test-support/errors.js";
 import {
   addMember,
   type Caller,
@@ -22,21 +22,6 @@ import { appRouter } from "./trpc/router.js";
 
 const NO_CREDENTIALS = "Authentication credentials were not provided.";
 const NO_PERMISSION = "You do not have permission to perform this action.";
-
-/** The error a call failed with; fails the test if it succeeded. */
-async function failure(promise: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TRPCError);
-    return error as TRPCError;
-  }
-  throw new Error("expected the call to fail, but it succeeded");
-}
-
-function fieldErrorsOf(error: TRPCError): FieldErrors {
-  return errorDetails(error).fieldErrors;
-}
 
 const ACTORS = ["anonymous", "VIEWER", "ANALYST", "role-less member", "ADMIN", "superuser"] as const;
 type Actor = (typeof ACTORS)[number];

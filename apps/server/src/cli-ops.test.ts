@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Database, migrationsList, openDatabase } from "@tenantry/db";
 import { createTestDatabase, type TestDatabase } from "@tenantry/db/testing";
-import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMMANDS } from "./cli/commands.js";
 import { DAY_MS, ManualClock } from "./domain/clock.js";
@@ -14,6 +13,7 @@ import { loadEnv } from "./env.js";
 import { createLogger } from "./logger.js";
 import type { InvitationEmail } from "./mail/hook.js";
 import { createServices, type RunningServices } from "./services.js";
+import { failure } from "./test-support/errors.js";
 import { createContext } from "./trpc/context.js";
 import { errorDetails } from "./trpc/errors.js";
 import { createCaller } from "./trpc/router.js";
@@ -44,17 +44,6 @@ function headerOf(stdout: string): string[] {
   const [header = "", rule = ""] = stdout.split("\n");
   expect(rule).toMatch(/^-+( +-+)*$/);
   return header.split(/\s{2,}/);
-}
-
-/** The error a call failed with; fails the test if it succeeded. */
-async function failure(promise: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TRPCError);
-    return error as TRPCError;
-  }
-  throw new Error("expected the call to fail, but it succeeded");
 }
 
 describe("the tenantry CLI", { timeout: 120_000 }, () => {

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DAY_MS } from "./domain/clock.js";
 import type { FieldErrors } from "./domain/errors.js";
+import { failure, fieldErrorsOf } from "./test-support/errors.js";
 import {
   addMember,
   type Caller,
@@ -36,22 +37,6 @@ const NOT_NULL = "This field may not be null.";
 const NOT_AN_INTEGER = "A valid integer is required.";
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const SESSION_WRITE = /^\s*update\s+"?sessions"?/i;
-
-/** The error a call failed with; fails the test if it succeeded. */
-async function failure(promise: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TRPCError);
-    return error as TRPCError;
-  }
-  throw new Error("expected the call to fail, but it succeeded");
-}
-
-/** The per-field messages the wire format carries in `data.fieldErrors`. */
-function fieldErrorsOf(error: TRPCError): FieldErrors {
-  return errorDetails(error).fieldErrors;
-}
 
 /** Asserts a 400 with exactly these field errors. */
 async function expectFieldErrors(promise: Promise<unknown>, expected: FieldErrors): Promise<TRPCError> {

@@ -1,40 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-
-const serverDir = new URL("..", import.meta.url).pathname;
-
-/** Runs the real entry point in a child process, as `npm start` does. */
-function spawnServer(env: Record<string, string>): { child: ChildProcess; output: () => string; url: Promise<string> } {
-  const child = spawn(process.execPath, ["--conditions=@tenantry/source", "--import", "tsx", "src/main.ts"], {
-    cwd: serverDir,
-    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const url = new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`server exited with ${code} before listening:\n${output}`)));
-  });
-  url.catch(() => {}); // a test that expects an early exit never awaits it
-  return { child, output: () => output, url };
-}
-
-function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      resolve({ code: child.exitCode, signal: child.signalCode });
-    } else child.once("exit", (code, signal) => resolve({ code, signal }));
-  });
-}
+import { exitOf, spawnServer } from "./test-support/process.js";
 
 describe("the server process", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "tenantry-lifecycle-"));

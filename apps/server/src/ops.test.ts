@@ -1,7 +1,7 @@
-import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DAY_MS, systemClock } from "./domain/clock.js";
 import { createSuperuser } from "./domain/users.js";
+import { failure } from "./test-support/errors.js";
 import {
   addMember,
   type Caller,
@@ -34,17 +34,6 @@ import { appRouter } from "./trpc/router.js";
  */
 
 const TOKEN_INVALID = "Invalid or revoked invitation token.";
-
-/** The error a call failed with; fails the test if it succeeded. */
-async function failure(promise: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TRPCError);
-    return error as TRPCError;
-  }
-  throw new Error("expected the call to fail, but it succeeded");
-}
 
 type OpsProcedure = (input?: unknown) => Promise<unknown>;
 

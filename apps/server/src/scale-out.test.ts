@@ -1,34 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase, type TestDatabase } from "@tenantry/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STRONG_PASSWORD } from "./test-support/harness.js";
-
-const serverDir = new URL("..", import.meta.url).pathname;
-
-/** A real server process. */
-function spawnServer(env: Record<string, string>): { child: ChildProcess; url: Promise<string> } {
-  const child = spawn(process.execPath, ["--conditions=@tenantry/source", "--import", "tsx", "src/main.ts"], {
-    cwd: serverDir,
-    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const url = new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
-  });
-  url.catch(() => {});
-  return { child, url };
-}
+import { spawnServer } from "./test-support/process.js";
 
 /**
  * Nothing shared lives in one process: two servers on one database serve one

@@ -1,26 +1,15 @@
 import { openDatabase } from "@tenantry/db";
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Throttled } from "./domain/errors.js";
 import { loadEnv } from "./env.js";
+import { failure } from "./test-support/errors.js";
 import { createHarness, type Harness, STRONG_PASSWORD, signUp, unique } from "./test-support/harness.js";
 import { THROTTLE_RULES, Throttle } from "./throttle.js";
 import { errorDetails } from "./trpc/errors.js";
 
 const BOGUS_TOKEN = "not-a-real-invitation-token-at-all";
 const WEAK_PASSWORD = "password";
-
-/** The error a call fails with (the test fails if it succeeds or throws something else). */
-async function failure(promise: Promise<unknown>): Promise<TRPCError> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected the call to fail");
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return error as TRPCError;
-}
 
 /** Asserts a throttled failure and returns its Retry-After, in seconds. */
 function expectThrottled(error: TRPCError, windowSeconds: number): number {

@@ -13,23 +13,7 @@ export interface AuditContext {
   client: { ip: string | null; userAgent: string | null };
 }
 
-export type AuditAction =
-  | "tenant.created"
-  | "auth.login_succeeded"
-  | "auth.login_failed"
-  | "auth.logout"
-  | "invitation.created"
-  | "invitation.resent"
-  | "invitation.extended"
-  | "invitation.revoked"
-  | "invitation.accepted"
-  | "invitation.purged"
-  | "role.granted"
-  | "role.revoked"
-  | "superuser.created"
-  | "email.delivery_failed";
-
-export const AUDIT_ACTIONS: AuditAction[] = [
+export const AUDIT_ACTIONS = [
   "tenant.created",
   "auth.login_succeeded",
   "auth.login_failed",
@@ -44,7 +28,9 @@ export const AUDIT_ACTIONS: AuditAction[] = [
   "role.revoked",
   "superuser.created",
   "email.delivery_failed",
-];
+] as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export interface AuditRecord {
   action: AuditAction;
