@@ -2,7 +2,7 @@
 // npm, so they use nothing but Node's standard library until install is done.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -33,12 +33,27 @@ export function pnpm(args, options) {
 export function ensureInstalled() {
   const fresh = !existsSync(join(root, "node_modules", ".pnpm"));
   if (fresh) say("Installing dependencies from the lockfile (first run only)...");
-  pnpm(["install", "--frozen-lockfile", "--reporter", fresh ? "default" : "silent"]);
+  pnpm(["install", "--frozen-lockfile", "--reporter", fresh ? "default" : "silent"], {
+    stdio: ["inherit", process.stderr, "inherit"],
+  });
 }
 
-/** Runs turbo from the workspace's own install. */
+const bin = join(root, "node_modules", ".bin");
+
+/**
+ * Runs turbo from the workspace's own install. Its output goes to stderr, so a
+ * command's stdout carries only that command's own output (`--json | jq`), and
+ * the workspace's bin directory leads PATH, so turbo finds pnpm when a script
+ * is run with plain `node` rather than through npm.
+ */
 export function turbo(args) {
-  run(join(root, "node_modules", ".bin", "turbo"), args, {
-    env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1", TURBO_NO_UPDATE_NOTIFIER: "1" },
+  run(join(bin, "turbo"), args, {
+    stdio: ["inherit", process.stderr, "inherit"],
+    env: {
+      ...process.env,
+      PATH: [bin, process.env.PATH].filter(Boolean).join(delimiter),
+      TURBO_TELEMETRY_DISABLED: "1",
+      TURBO_NO_UPDATE_NOTIFIER: "1",
+    },
   });
 }
