@@ -10,8 +10,9 @@ describe("the server process", () => {
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     it(`shuts down cleanly on ${signal}: exit 0, data directory unlocked, socket removed`, async () => {
-      const socketsBefore = readdirSync(tmpdir()).filter((name) => name.startsWith("tenantry-pg-"));
-      const server = spawnServer({ DATA_DIR: dataDir });
+      // A temporary directory of the server's own, so other tests' embedded sockets do not count.
+      const serverTmp = mkdtempSync(join(tmpdir(), "tenantry-lifecycle-tmp-"));
+      const server = spawnServer({ DATA_DIR: dataDir, TMPDIR: serverTmp });
       try {
         const url = await server.url;
         expect((await fetch(`${url}/readyz`)).status).toBe(200);
@@ -22,11 +23,11 @@ describe("the server process", () => {
         expect(exit, server.output()).toEqual({ code: 0, signal: null });
         expect(server.output()).toContain('"msg":"stopped"');
         expect(existsSync(join(dataDir, "tenantry.lock"))).toBe(false);
-        const socketsAfter = readdirSync(tmpdir()).filter((name) => name.startsWith("tenantry-pg-"));
-        expect(socketsAfter.filter((name) => !socketsBefore.includes(name))).toEqual([]);
+        expect(readdirSync(serverTmp).filter((name) => name.startsWith("tenantry-pg-"))).toEqual([]);
         await expect(fetch(`${url}/healthz`)).rejects.toThrow();
       } finally {
         server.child.kill("SIGKILL");
+        rmSync(serverTmp, { recursive: true, force: true });
       }
     });
   }
