@@ -25,11 +25,13 @@ export interface ServiceOverrides {
   hook?: InvitationEmailHook;
   key?: Buffer;
   retryDelaysMs?: number[];
+  hookTimeoutMs?: number;
+  leaseMs?: number;
 }
 
 const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
-/** Wires the long-lived services from the environment; tests may swap the clock, hook and key. */
+/** Wires the long-lived services from the environment; tests may swap the clock, hook, key and delivery timings. */
 export async function createServices(
   env: Env,
   db: Database,
@@ -49,6 +51,8 @@ export async function createServices(
     logger,
     acceptUrlBase: `${env.appUrl}/accept-invite`,
     retryDelaysMs: overrides.retryDelaysMs,
+    hookTimeoutMs: overrides.hookTimeoutMs,
+    leaseMs: overrides.leaseMs,
   });
   const throttle = new Throttle(db.orm, clock, env.throttle);
   let pruner: NodeJS.Timeout | undefined;

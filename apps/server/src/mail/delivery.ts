@@ -157,7 +157,10 @@ export class InvitationDelivery implements InvitationMailbox {
     const { logger, sealer, hook, acceptUrlBase } = this.options;
     const token = sealer.open(row.delivery_token_ciphertext);
     if (token === null) {
-      await this.finish(row, "failed", "The sealed token cannot be opened: the server key changed.");
+      // Retrying cannot help: only a resend (sealing a new token with this key) can.
+      const reason = "The sealed token cannot be opened: the server key changed.";
+      logger.error({ invitationId: row.id, attempts: row.delivery_attempts, reason }, "invitation email failed");
+      await this.finish(row, "failed", reason);
       return;
     }
     try {
