@@ -27,6 +27,15 @@ async function race<T>(calls: Promise<T>[]): Promise<{ ok: T[]; errors: TRPCErro
   return { ok, errors };
 }
 
+/** A promise and the function that settles it. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open: () => void = () => {};
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
 const PASSWORDS = Array.from({ length: 10 }, (_, i) => `${STRONG_PASSWORD}-${i}`);
 
 describe("concurrent requests on real PostgreSQL", () => {
@@ -265,6 +274,64 @@ describe("concurrent requests on real PostgreSQL", () => {
     const slugs = ok.map((t) => t.slug);
     expect(new Set(slugs).size).toBe(3);
     expect(slugs.sort()).toEqual(["acme-inc", "acme-inc-2", "acme-inc-3"]);
+  });
+
+  it("an accept that read the invitation before a resend cannot claim it with the old token", async () => {
+    const { admin, tenant } = await signUp(h);
+    const email = `${unique("superseded")}@example.com`;
+    const invitation = await admin.invite.create({ email, role: "ANALYST" });
+
+    // The accept runs on a pool of one connection. Right after it reads the invitation by its
+    // token, the test takes that connection and holds it while the resend commits, so the
+    // accept's claim runs only after the token was replaced.
+    const tokenRead = gate();
+    const resendCommitted = gate();
+    let held: Promise<unknown> | undefined;
+    let armed = true;
+    const single = await openDatabase(h.testDb.target, {
+      poolSize: 1,
+      migrate: false,
+      onQuery: (query) => {
+        if (armed && /from "invitations".*"token_hash" = /s.test(query)) {
+          armed = false;
+          held = single.orm.em.fork().transactional(async (em) => {
+            await em.getConnection().execute("select 1", [], "all", em.getTransactionContext());
+            await resendCommitted.promise;
+          });
+          tokenRead.open();
+        }
+      },
+    });
+    try {
+      const accepting = Promise.allSettled([
+        createCaller(
+          createContext(
+            { ...h.running.services, orm: single.orm },
+            { token: null, ip: "198.51.100.9", userAgent: "vitest" },
+          ),
+        ).invite.accept({ token: invitation.token, password: STRONG_PASSWORD }),
+      ]);
+      await tokenRead.promise;
+      const resent = await admin.invite.resend({ id: invitation.id });
+      resendCommitted.open();
+      await held;
+      const [outcome] = await accepting;
+
+      expect(outcome?.status).toBe("rejected");
+      const error = (outcome as PromiseRejectedResult).reason as TRPCError;
+      expect(error.code).toBe("BAD_REQUEST");
+      expect(errorDetails(error).fieldErrors).toEqual({ token: ["Invalid or revoked invitation token."] });
+      expect(await sql("select id from users where tenant_id = ? and email = ?", [tenant.id, email])).toHaveLength(0);
+      const [row] = await sql<{ state: string }>("select state from invitations where id = ?", [invitation.id]);
+      expect(row?.state).toBe("pending");
+      // The new token is the one that works.
+      const user = await h.call().invite.accept({ token: resent.token, password: STRONG_PASSWORD });
+      expect(user).toMatchObject({ email, roles: ["ANALYST"] });
+    } finally {
+      resendCommitted.open();
+      await held;
+      await single.close();
+    }
   });
 
   it("a concurrent accept and revoke of one invitation leave a consistent end state", async () => {

@@ -1,6 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DAY_MS, systemClock } from "./domain/clock.js";
 import { createSuperuser } from "./domain/users.js";
+import { loadEnv } from "./env.js";
+import { createLogger } from "./logger.js";
+import { createServices } from "./services.js";
 import { failure } from "./test-support/errors.js";
 import {
   addMember,
@@ -260,6 +265,143 @@ describe("ops.purgeInvitations", () => {
       const error = await failure(ops.purgeInvitations({ olderThanDays: olderThanDays as number }));
       expect(error.code).toBe("BAD_REQUEST");
       expect(Object.keys(errorDetails(error).fieldErrors)).toEqual(["olderThanDays"]);
+    }
+  });
+});
+
+/** A promise and the function that settles it. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open: () => void = () => {};
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+describe("the purge job (PURGE_INTERVAL_MINUTES)", () => {
+  let h: Harness;
+  let sql: ReturnType<typeof sqlOf>;
+  beforeAll(async () => {
+    h = await createHarness({ throttle: false });
+    sql = sqlOf(h);
+  });
+  afterAll(async () => {
+    vi.useRealTimers();
+    await h?.close();
+  });
+
+  /** A logger that can be awaited for the `n`th line with a given message. */
+  function awaitableLogger() {
+    const lines: Record<string, unknown>[] = [];
+    const waiters: { msg: string; n: number; resolve: () => void }[] = [];
+    const settle = () => {
+      for (const waiter of [...waiters]) {
+        if (lines.filter((line) => line.msg === waiter.msg).length >= waiter.n) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve();
+        }
+      }
+    };
+    const logger = createLogger(
+      "debug",
+      new Writable({
+        write(chunk, _encoding, done) {
+          for (const line of chunk.toString().split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+          settle();
+          done();
+        },
+      }) as unknown as Parameters<typeof createLogger>[1],
+    );
+    return {
+      logger,
+      lines,
+      nth: (msg: string, n: number) =>
+        new Promise<void>((resolve) => {
+          waiters.push({ msg, n, resolve });
+          settle();
+        }),
+    };
+  }
+
+  it("purges on its interval, again on the next one, and stops with the server", async () => {
+    const p = await signUp(h);
+    const old = async (name: string) => {
+      const { id } = await p.admin.invite.create({ email: `${unique(name)}@purge-job.example.com`, role: null });
+      await sql("update invitations set expires_at = ? where id = ?", [
+        new Date(h.clock.now().getTime() - 31 * DAY_MS),
+        id,
+      ]);
+      return id;
+    };
+    const exists = async (id: string) => (await sql("select 1 from invitations where id = ?", [id])).length === 1;
+    const kept = (await p.admin.invite.create({ email: `${unique("kept")}@purge-job.example.com`, role: null })).id;
+    const first = await old("first");
+
+    const log = awaitableLogger();
+    const env = loadEnv({
+      NODE_ENV: "test",
+      THROTTLE: "off",
+      SECRET_KEY: randomBytes(24).toString("hex"),
+      PURGE_INTERVAL_MINUTES: "5",
+    });
+    const running = await createServices(env, h.db, log.logger, { clock: h.clock, hook: () => {} });
+    const release = gate();
+    let holder: Promise<void> | undefined;
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      running.start();
+      vi.advanceTimersByTime(5 * 60_000 - 1);
+      expect(log.lines.filter((line) => line.msg === "purged old invitations")).toEqual([]);
+      vi.advanceTimersByTime(1);
+      await log.nth("purged old invitations", 1);
+      expect(await exists(first)).toBe(false);
+      expect(await exists(kept)).toBe(true);
+      const events = await sql<{ actor_type: string; details: { olderThanDays: number } }>(
+        "select actor_type, details from audit_events where action = 'invitation.purged' and target_id = ?",
+        [first],
+      );
+      expect(events).toEqual([{ actor_type: "system", details: expect.objectContaining({ olderThanDays: 30 }) }]);
+
+      const second = await old("second");
+      vi.advanceTimersByTime(5 * 60_000);
+      await log.nth("purged old invitations", 2);
+      expect(await exists(second)).toBe(false);
+
+      // Stopping waits for a purge in flight. The purge is held on a row lock; no delivery pass
+      // is running, so nothing else can hold `stop` up.
+      const third = await old("third");
+      await running.delivery.stop();
+      const locked = gate();
+      holder = h.db.orm.em.fork().transactional(async (em) => {
+        await em
+          .getConnection()
+          .execute("select id from invitations where id = ? for update", [third], "all", em.getTransactionContext());
+        locked.open();
+        await release.promise;
+      });
+      await locked.promise;
+      vi.advanceTimersByTime(5 * 60_000);
+      const stopped = running.stop().then(() => "stopped");
+      expect(await Promise.race([stopped, sql("select 1").then(() => "still purging")])).toBe("still purging");
+      release.open();
+      await holder;
+      expect(await stopped).toBe("stopped");
+      expect(await exists(third)).toBe(false);
+      expect(log.lines.filter((line) => line.msg === "purged old invitations")).toHaveLength(3);
+      expect(log.lines.filter((line) => line.msg === "purging invitations failed")).toEqual([]);
+
+      // Stopped: no timer is left to purge again.
+      expect(vi.getTimerCount()).toBe(0);
+      const fourth = await old("fourth");
+      vi.advanceTimersByTime(60 * 60_000);
+      await h.db.ping();
+      expect(await exists(fourth)).toBe(true);
+      expect(await exists(kept)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+      release.open();
+      await holder;
+      await running.stop();
     }
   });
 });

@@ -14,9 +14,9 @@ import type { AppServices } from "./trpc/context.js";
 export interface RunningServices {
   services: AppServices;
   delivery: InvitationDelivery;
-  /** Starts the background work: email delivery and throttle-counter pruning. */
+  /** Starts the background work: email delivery, throttle-counter pruning and (if configured) the purge. */
   start(): void;
-  /** Stops it, waiting for a delivery pass in flight. */
+  /** Stops it, waiting for a delivery pass or a purge in flight. */
   stop(): Promise<void>;
 }
 
@@ -25,11 +25,13 @@ export interface ServiceOverrides {
   hook?: InvitationEmailHook;
   key?: Buffer;
   retryDelaysMs?: number[];
+  hookTimeoutMs?: number;
+  leaseMs?: number;
 }
 
 const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
-/** Wires the long-lived services from the environment; tests may swap the clock, hook and key. */
+/** Wires the long-lived services from the environment; tests may swap the clock, hook, key and delivery timings. */
 export async function createServices(
   env: Env,
   db: Database,
@@ -49,10 +51,13 @@ export async function createServices(
     logger,
     acceptUrlBase: `${env.appUrl}/accept-invite`,
     retryDelaysMs: overrides.retryDelaysMs,
+    hookTimeoutMs: overrides.hookTimeoutMs,
+    leaseMs: overrides.leaseMs,
   });
   const throttle = new Throttle(db.orm, clock, env.throttle);
   let pruner: NodeJS.Timeout | undefined;
   let purger: NodeJS.Timeout | undefined;
+  let purging: Promise<void> | undefined;
   const purge = async () => {
     const result = await purgeInvitations(
       { em: db.orm.em.fork(), clock, audit: SYSTEM },
@@ -60,6 +65,14 @@ export async function createServices(
       { olderThanDays: env.retentionDays, dryRun: false },
     );
     if (result.purged) logger.info({ ...result }, "purged old invitations");
+  };
+  /** One purge at a time; `stop` waits for the one in flight. */
+  const purgeNow = () => {
+    purging ??= purge()
+      .catch((error: unknown) => logger.warn({ err: error }, "purging invitations failed"))
+      .finally(() => {
+        purging = undefined;
+      });
   };
   return {
     services: { orm: db.orm, clock, mailbox: delivery, throttle, logger, retentionDays: env.retentionDays },
@@ -71,16 +84,14 @@ export async function createServices(
       }, PRUNE_INTERVAL_MS);
       pruner.unref();
       if (env.purgeIntervalMinutes > 0) {
-        purger = setInterval(() => {
-          purge().catch((error: unknown) => logger.warn({ err: error }, "purging invitations failed"));
-        }, env.purgeIntervalMinutes * 60_000);
+        purger = setInterval(purgeNow, env.purgeIntervalMinutes * 60_000);
         purger.unref();
       }
     },
     async stop() {
       clearInterval(pruner);
       clearInterval(purger);
-      await delivery.stop();
+      await Promise.all([delivery.stop(), purging]);
     },
   };
 }

@@ -382,13 +382,15 @@ export interface AcceptInput {
 /**
  * Turns an invitation into a user of its tenant with the invited role. The
  * invitation is claimed with a conditional update inside the transaction, so
- * of many concurrent accepts of one token exactly one succeeds.
+ * of many concurrent accepts of one token exactly one succeeds, and none
+ * succeeds once a resend has replaced the token it read the invitation by.
  */
 export async function acceptInvitation(
   ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
   input: AcceptInput,
 ): Promise<UserView> {
-  const invitation = await ctx.em.findOne(Invitation, { tokenHash: hashInvitationToken(input.token) });
+  const tokenHash = hashInvitationToken(input.token);
+  const invitation = await ctx.em.findOne(Invitation, { tokenHash });
   assertAcceptable(invitation, ctx.clock.now());
   const errors = new FieldErrorCollector();
   errors.add(
@@ -412,8 +414,8 @@ export async function acceptInvitation(
            delivery_last_error = case when email_delivery = 'pending'
              then 'Cancelled: the invitation was accepted before delivery.' else delivery_last_error end,
            email_delivery = case when email_delivery = 'pending' then 'failed' else email_delivery end
-         where id = ? and state = 'pending' and expires_at > ?`,
-        [now, invitation.id, now],
+         where id = ? and token_hash = ? and state = 'pending' and expires_at > ?`,
+        [now, invitation.id, tokenHash, now],
         "run",
         em.getTransactionContext(),
       );
@@ -454,8 +456,8 @@ export async function acceptInvitation(
       return created;
     });
     if (!claimed) {
-      // Someone else accepted (or revoked) it first: report what it is now.
-      const current = await ctx.em.fork().findOne(Invitation, { id: invitation.id });
+      // Someone else accepted or revoked it first, or a resend replaced this token: report what it is now.
+      const current = await ctx.em.fork().findOne(Invitation, { tokenHash });
       assertAcceptable(current, now);
       throw ValidationFailed.field("token", TOKEN_ACCEPTED);
     }

@@ -40,12 +40,26 @@ interface ClaimedRow {
 }
 
 /**
+ * Matches an invitation only while it still holds the claim a worker made:
+ * the same sealed token (a resend or a revoke replaces or drops it) and the
+ * same attempt (a claim taken over after its lease expired counts one more).
+ * A worker's late outcome for a delivery that was superseded changes nothing.
+ */
+const STILL_CLAIMED =
+  "id = ? and email_delivery = 'pending' and delivery_token_ciphertext = ? and delivery_attempts = ?";
+
+function claimOf(row: ClaimedRow): [string, string, number] {
+  return [row.id, row.delivery_token_ciphertext, row.delivery_attempts];
+}
+
+/**
  * The invitation email outbox. Invitations are committed with delivery
  * `pending` and the token sealed; this worker claims due deliveries with
  * `FOR UPDATE SKIP LOCKED` and a lease (so two processes never send one
  * email twice, and a crashed one's claim comes back), calls the hook outside
  * any transaction, then records `sent`, or a retry with backoff, or `failed`.
- * The sealed token is dropped once delivery ends either way.
+ * The sealed token is dropped once delivery ends either way. An outcome is
+ * recorded only against the claim it belongs to (`STILL_CLAIMED`).
  */
 export class InvitationDelivery implements InvitationMailbox {
   private readonly retryDelaysMs: number[];
@@ -143,7 +157,10 @@ export class InvitationDelivery implements InvitationMailbox {
     const { logger, sealer, hook, acceptUrlBase } = this.options;
     const token = sealer.open(row.delivery_token_ciphertext);
     if (token === null) {
-      await this.finish(row, "failed", "The sealed token cannot be opened: the server key changed.");
+      // Retrying cannot help: only a resend (sealing a new token with this key) can.
+      const reason = "The sealed token cannot be opened: the server key changed.";
+      logger.error({ invitationId: row.id, attempts: row.delivery_attempts, reason }, "invitation email failed");
+      await this.finish(row, "failed", reason);
       return;
     }
     try {
@@ -179,8 +196,8 @@ export class InvitationDelivery implements InvitationMailbox {
         await this.options.orm.em
           .getConnection()
           .execute(
-            "update invitations set delivery_next_attempt_at = ?, delivery_last_error = ? where id = ? and email_delivery = 'pending'",
-            [new Date(this.options.clock.now().getTime() + delay), reason, row.id],
+            `update invitations set delivery_next_attempt_at = ?, delivery_last_error = ? where ${STILL_CLAIMED}`,
+            [new Date(this.options.clock.now().getTime() + delay), reason, ...claimOf(row)],
           );
       }
       return;
@@ -194,8 +211,8 @@ export class InvitationDelivery implements InvitationMailbox {
       const changed = await em.getConnection().execute(
         `update invitations set email_delivery = ?, delivery_last_error = ?,
            delivery_token_ciphertext = null, delivery_next_attempt_at = null
-         where id = ? and email_delivery = 'pending' returning id`,
-        [outcome, reason, row.id],
+         where ${STILL_CLAIMED} returning id`,
+        [outcome, reason, ...claimOf(row)],
         "all",
         em.getTransactionContext(),
       );
