@@ -74,7 +74,9 @@ describe("requests while the database cannot be reached", () => {
     acme = await signUpRest(api);
   });
   afterAll(async () => {
-    await withAdminClient((client) => client.query(`alter database "${databaseName}" allow_connections true`)).catch(() => {});
+    await withAdminClient((client) => client.query(`alter database "${databaseName}" allow_connections true`)).catch(
+      () => {},
+    );
     await server?.close();
     await relay?.cut().catch(() => {});
     await testDb?.drop();
