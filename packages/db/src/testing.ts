@@ -67,7 +67,8 @@ export async function createTestDatabase(backend?: TestBackend): Promise<TestDat
   };
 }
 
-async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+/** Runs `work` on a connection to the test server's own `postgres` database (creating, dropping, closing databases). */
+export async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: TEST_SERVER_URL, connectionTimeoutMillis: 2000 });
   await client.connect();
   try {

@@ -8,7 +8,14 @@ export type FieldErrors = Record<string, string[]>;
 export const NON_FIELD = "nonFieldErrors";
 
 export abstract class DomainError extends Error {
-  abstract readonly kind: "validation" | "invalid" | "unauthenticated" | "forbidden" | "not_found" | "throttled";
+  abstract readonly kind:
+    | "validation"
+    | "invalid"
+    | "unauthenticated"
+    | "forbidden"
+    | "not_found"
+    | "throttled"
+    | "unavailable";
 }
 
 /** Input that breaks a rule, with messages per field. */
@@ -63,6 +70,18 @@ export class Throttled extends DomainError {
   constructor(readonly retryAfterSeconds: number) {
     super(`Request was throttled. Expected available in ${retryAfterSeconds} seconds.`);
     this.name = "Throttled";
+  }
+}
+
+/** The database cannot be reached: an outage, not a fault of the request; worth a retry later. */
+export class ServiceUnavailable extends DomainError {
+  readonly kind = "unavailable";
+  constructor(
+    cause: unknown,
+    readonly retryAfterSeconds = 5,
+  ) {
+    super("Service temporarily unavailable.", { cause });
+    this.name = "ServiceUnavailable";
   }
 }
 

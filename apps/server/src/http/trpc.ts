@@ -3,6 +3,7 @@ import { fastifyRequestHandler } from "@trpc/server/adapters/fastify";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type AppServices, type Context, createContext, sessionToken } from "../trpc/context.js";
+import { retryAfterOf } from "../trpc/errors.js";
 import { appRouter } from "../trpc/router.js";
 
 export const SESSION_COOKIE = "session";
@@ -35,6 +36,10 @@ export async function registerTrpc(app: FastifyInstance, services: AppServices):
     const trpcOptions = {
       router: appRouter,
       createContext: ({ req }: { req: FastifyRequest }) => createContext(services, requestInfo(req)),
+      responseMeta({ errors }: { errors: TRPCError[] }) {
+        const retryAfter = retryAfterOf(errors);
+        return retryAfter ? { headers: { "retry-after": retryAfter } } : {};
+      },
       onError({ error, path, req }: { error: TRPCError; path?: string; req: FastifyRequest }) {
         if (error.code === "INTERNAL_SERVER_ERROR")
           req.log.error({ err: error.cause ?? error, path }, "procedure failed");
@@ -90,13 +95,17 @@ async function answerQueries(
           request.log.error({ err: error.cause ?? error, path }, "procedure failed");
         }
         const shape = getErrorShape({ config, error, type: "query", path, input, ctx: context });
-        return { status: getHTTPStatusCodeFromError(error), body: { error: shape } };
+        return { status: getHTTPStatusCodeFromError(error), body: { error: shape }, error };
       }
     }),
   );
   const statuses = new Set(answers.map((answer) => answer.status));
   const status = batch ? (statuses.size === 1 ? (answers[0]?.status ?? 200) : 207) : (answers[0]?.status ?? 200);
   const bodies = answers.map((answer) => answer.body);
+  const retryAfter = retryAfterOf(
+    answers.flatMap((answer) => ("error" in answer && answer.error ? [answer.error] : [])),
+  );
+  if (retryAfter) reply.header("retry-after", retryAfter);
   reply
     .code(status)
     .header("vary", "trpc-accept, accept")

@@ -12,6 +12,7 @@ export const DRF = {
   forbidden: "You do not have permission to perform this action.",
   notFound: "Not found.",
   serverError: "A server error occurred.",
+  serviceUnavailable: "Service temporarily unavailable.",
   csrf: "CSRF Failed: Origin checking failed.",
   methodNotAllowed: (method: string) => `Method "${method}" not allowed.`,
   unsupportedMediaType: (type: string) => `Unsupported media type "${type}" in request.`,
@@ -55,6 +56,11 @@ export function sendProcedureError(reply: FastifyReply, error: unknown, renameFi
         .code(429)
         .header("retry-after", String(details.retryAfter ?? 1))
         .send({ detail: error.message });
+    case "SERVICE_UNAVAILABLE":
+      return reply
+        .code(503)
+        .header("retry-after", String(details.retryAfter ?? 1))
+        .send({ detail: DRF.serviceUnavailable });
     default:
       return reply.code(status).send({ detail: error.message });
   }

@@ -6,6 +6,7 @@ import {
   createdTenantOutput,
   invitationOutput,
   loginOutput,
+  MAX_WINDOW_NUMBER,
   purgeOutput,
   roleAssignmentOutput,
   tenantOutput,
@@ -115,7 +116,12 @@ function operation(route: RestRoute): Record<string, unknown> {
   if (route.pageProcedure) {
     parameters.push(
       { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 1000 } },
-      { name: "offset", in: "query", required: false, schema: { type: "integer", minimum: 0 } },
+      {
+        name: "offset",
+        in: "query",
+        required: false,
+        schema: { type: "integer", minimum: 0, maximum: MAX_WINDOW_NUMBER },
+      },
     );
   }
 

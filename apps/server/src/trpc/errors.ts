@@ -1,11 +1,13 @@
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 import { ZodError } from "zod";
+import { isDatabaseUnavailable } from "../domain/db-errors.js";
 import {
   addFieldErrors,
-  type DomainError,
+  DomainError,
   type FieldErrors,
   NON_FIELD,
+  ServiceUnavailable,
   Throttled,
   Unauthenticated,
   ValidationFailed,
@@ -19,17 +21,21 @@ const CODES: Record<DomainError["kind"], TRPC_ERROR_CODE_KEY> = {
   forbidden: "FORBIDDEN",
   not_found: "NOT_FOUND",
   throttled: "TOO_MANY_REQUESTS",
+  unavailable: "SERVICE_UNAVAILABLE",
 };
 
-export function toTRPCError(error: DomainError): TRPCError {
-  return new TRPCError({ code: CODES[error.kind], message: error.message, cause: error });
+/** A domain failure as a tRPC error (an unreachable database is one); undefined for anything else (a bug: 500). */
+export function toTRPCError(error: unknown): TRPCError | undefined {
+  const failure =
+    error instanceof DomainError ? error : isDatabaseUnavailable(error) ? new ServiceUnavailable(error) : undefined;
+  return failure && new TRPCError({ code: CODES[failure.kind], message: failure.message, cause: failure });
 }
 
 /** What every error carries in `data` besides tRPC's own fields. */
 export interface ErrorDetails {
   /** Messages per input field (camelCase); `nonFieldErrors` for the request as a whole. Empty when none. */
   fieldErrors: FieldErrors;
-  /** Seconds until a throttled call may be retried. */
+  /** Seconds until a throttled call, or one refused while the database is unreachable, may be retried. */
   retryAfter?: number;
   /** Why authentication failed: no credentials, or credentials that are not valid. */
   authentication?: "missing" | "invalid";
@@ -39,7 +45,9 @@ export function errorDetails(error: TRPCError): ErrorDetails {
   const cause = error.cause;
   if (cause instanceof ValidationFailed) return { fieldErrors: cause.fields };
   if (cause instanceof ZodError) return { fieldErrors: zodFieldErrors(cause) };
-  if (cause instanceof Throttled) return { fieldErrors: {}, retryAfter: cause.retryAfterSeconds };
+  if (cause instanceof Throttled || cause instanceof ServiceUnavailable) {
+    return { fieldErrors: {}, retryAfter: cause.retryAfterSeconds };
+  }
   if (cause instanceof Unauthenticated) return { fieldErrors: {}, authentication: cause.reason };
   return { fieldErrors: {} };
 }
@@ -60,4 +68,10 @@ export function describeFieldErrors(fields: FieldErrors): string {
     field === NON_FIELD ? messages.join(" ") : `${field}: ${messages.join(" ")}`,
   );
   return parts.join(" ") || "Invalid input.";
+}
+
+/** The `Retry-After` (seconds) a response carrying these errors should have, if any of them says when. */
+export function retryAfterOf(errors: TRPCError[]): string | undefined {
+  const seconds = errors.map((error) => errorDetails(error).retryAfter).filter((value) => value !== undefined);
+  return seconds.length ? String(Math.max(...seconds)) : undefined;
 }

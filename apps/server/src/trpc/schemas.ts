@@ -45,15 +45,39 @@ export const fields = <Shape extends z.ZodRawShape>(shape: Shape) => z.object(sh
 
 const maxLength = (max: number) => `Ensure this field has no more than ${max} characters.`;
 
-const string = () => z.string({ error: typeMessage("Not a valid string.") });
+export const NULL_CHARACTERS = "Null characters are not allowed.";
+const surrogateMessage = (unit: string) =>
+  `Surrogate characters are not allowed: U+${unit.charCodeAt(0).toString(16).toUpperCase()}.`;
+/** Half of a UTF-16 surrogate pair without its other half. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Every string input is built on this, so no string PostgreSQL cannot hold
+ * (a NUL, a lone surrogate) ever reaches it. Input is refused as DRF's
+ * CharField refuses it, before any other check. A lookup key (`lookup`)
+ * is not refused: it names nothing, so such characters become U+FFFD, which
+ * no id or slug contains, and the lookup finds nothing, as for any unknown key.
+ */
+function text({ lookup = false }: { lookup?: boolean } = {}) {
+  const base = z.string({ error: typeMessage("Not a valid string.") });
+  if (lookup) return base.overwrite((value) => value.replaceAll("\0", "\uFFFD").replace(LONE_SURROGATE, "\uFFFD"));
+  return base.superRefine((value, ctx) => {
+    if (value.includes("\0")) ctx.addIssue({ code: "custom", message: NULL_CHARACTERS, input: value, continue: false });
+    const surrogate = value.match(LONE_SURROGATE)?.[0];
+    if (surrogate)
+      ctx.addIssue({ code: "custom", message: surrogateMessage(surrogate), input: value, continue: false });
+  });
+}
 
 /** A trimmed, non-blank string. */
-export const requiredText = (max: number) => string().trim().min(1, NOT_BLANK).max(max, maxLength(max));
+export const requiredText = (max: number) => text().trim().min(1, NOT_BLANK).max(max, maxLength(max));
 /** A trimmed string that may be blank (names). */
-export const optionalText = (max: number) => string().trim().max(max, maxLength(max)).optional();
+export const optionalText = (max: number) => text().trim().max(max, maxLength(max)).optional();
+/** A trimmed, non-blank key that names something (an id or slug): it may name nothing, never fail the request. */
+const lookupKey = (max: number) => text({ lookup: true }).trim().min(1, NOT_BLANK).max(max, maxLength(max));
 
 /** Trimmed and lower-cased before it is checked, stored or compared. */
-export const email = string()
+export const email = text()
   .trim()
   .toLowerCase()
   .min(1, NOT_BLANK)
@@ -61,12 +85,14 @@ export const email = string()
   .pipe(z.email({ error: "Enter a valid email address." }));
 
 /** Passwords are taken as given (no trimming); the policy lives in @tenantry/auth. */
-export const password = string().min(1, NOT_BLANK).max(4096, maxLength(4096));
+export const password = text().min(1, NOT_BLANK).max(4096, maxLength(4096));
 
 export const role = z.enum(ROLES, { error: choiceMessage });
 export const id = z.uuid({ error: typeMessage("Must be a valid UUID.") });
 /** A tenant named by id or slug. */
-export const tenantRef = requiredText(100);
+export const tenantRef = lookupKey(100);
+/** An audit filter: a user's id or email, or an actor type. */
+export const actorFilter = requiredText(320).describe("a user's id or email, or system, cli, anonymous");
 export const invitationStatus = z.enum([...INVITATION_STATES, "expired"], { error: choiceMessage });
 export const token = requiredText(512);
 
@@ -86,36 +112,43 @@ function booleanString(value: unknown): unknown {
   return value;
 }
 
-/** Whole days; DRF also takes a numeric string. */
-export const days = z.preprocess(
-  (value: number) => numericString(value),
-  z
-    .number({ error: typeMessage("A valid integer is required.") })
-    .int("A valid integer is required.")
-    .min(1, "Ensure this value is greater than or equal to 1.")
-    .max(30, "Ensure this value is less than or equal to 30."),
-);
-
-export const wholeNumber = (min: number) =>
+/**
+ * A whole number within bounds; DRF also takes a numeric string. Every number
+ * input is bounded, so nothing out of range (a date past year 9999, an offset
+ * past PostgreSQL's bigint) reaches the domain or the database.
+ */
+export const wholeNumber = (min: number, max: number) =>
   z.preprocess(
     (value: number) => numericString(value),
     z
       .number({ error: typeMessage("A valid integer is required.") })
-      .int("A valid integer is required.")
-      .min(min, `Ensure this value is greater than or equal to ${min}.`),
+      .min(min, { message: `Ensure this value is greater than or equal to ${min}.`, abort: true })
+      .max(max, { message: `Ensure this value is less than or equal to ${max}.`, abort: true })
+      .int("A valid integer is required."),
   );
+
+/** Whole days an invitation is extended by. */
+export const days = wholeNumber(1, 30).describe("whole days, 1 to 30");
+
+/** A purge's age limit: up to a hundred years. */
+export const olderThanDays = wholeNumber(0, 36_500).describe("whole days, 0 to 36500");
+
+/** The largest `limit` a caller may ask for (it is answered as 1000) and the largest `offset`. */
+export const MAX_WINDOW_NUMBER = 2_147_483_647;
 
 /** A window of a list: `limit` is capped at 1000 (as the REST API documents), `offset` counts from 0. */
 export const pageWindow = {
-  limit: wholeNumber(1).transform((limit) => Math.min(limit, MAX_PAGE_SIZE)),
-  offset: wholeNumber(0).optional().default(0),
+  limit: wholeNumber(1, MAX_WINDOW_NUMBER)
+    .transform((limit) => Math.min(limit, MAX_PAGE_SIZE))
+    .describe(`items per page, at least 1; more than ${MAX_PAGE_SIZE} is answered as ${MAX_PAGE_SIZE}`),
+  offset: wholeNumber(0, MAX_WINDOW_NUMBER).optional().default(0).describe(`items to skip, 0 to ${MAX_WINDOW_NUMBER}`),
 };
 
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ count: z.number().int().describe("items in the whole list"), results: z.array(item) });
 
 /** An instant, as ISO 8601 (`2026-11-29T10:00:00Z`) or a date (`2026-11-29`, midnight UTC). */
-export const instant = string()
+export const instant = text()
   .trim()
   .refine(
     (value) => /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) && !Number.isNaN(Date.parse(value)),

@@ -1,7 +1,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { AuthenticatedCaller, TenantScope } from "../domain/caller.js";
-import { DomainError, Forbidden, Unauthenticated, ValidationFailed } from "../domain/errors.js";
+import { Forbidden, Unauthenticated, ValidationFailed } from "../domain/errors.js";
 import { findTenantByRef } from "../domain/tenants.js";
 import type { ThrottleRule } from "../throttle.js";
 import { type Context, serviceContext } from "./context.js";
@@ -31,10 +31,15 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Domain errors become tRPC errors here, in one place. */
-const mapDomainErrors = t.middleware(async ({ next }) => {
+/** Domain errors (and an unreachable database) become tRPC errors here, in one place. */
+const mapDomainErrors = t.middleware(async ({ ctx, next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof DomainError) throw toTRPCError(result.error.cause);
+  if (result.ok) return result;
+  const mapped = toTRPCError(result.error.cause);
+  if (mapped?.code === "SERVICE_UNAVAILABLE") {
+    ctx.services.logger.warn({ err: result.error.cause }, "the database cannot be reached");
+  }
+  if (mapped) throw mapped;
   return result;
 });
 

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { listAuditEvents } from "../../domain/audit-log.js";
-import { auditAction, auditEventOutput, fields, instant, pageOf, pageWindow } from "../schemas.js";
+import { actorFilter, auditAction, auditEventOutput, fields, instant, pageOf, pageWindow } from "../schemas.js";
 import { adminProcedure, router } from "../trpc.js";
 
 const filters = {
   action: auditAction.optional(),
-  actor: z.string().trim().min(1).max(320).optional().describe("a user's id or email, or system, cli, anonymous"),
+  actor: actorFilter.optional(),
   since: instant.optional(),
   until: instant.optional(),
 };

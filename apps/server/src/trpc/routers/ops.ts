@@ -13,6 +13,7 @@ import { requireTenant } from "../../domain/scope.js";
 import { listTenants } from "../../domain/tenants.js";
 import { listUsers } from "../../domain/users.js";
 import {
+  actorFilter,
   auditAction,
   auditEventOutput,
   createdInvitationOutput,
@@ -23,12 +24,12 @@ import {
   instant,
   invitationOutput,
   invitationStatus,
+  olderThanDays,
   purgeOutput,
   role,
   roleAssignmentOutput,
   tenantOutput,
   userOutput,
-  wholeNumber,
 } from "../schemas.js";
 import { router, superuserProcedure } from "../trpc.js";
 
@@ -69,7 +70,7 @@ export const opsRouter = router({
 
   /** Deletes invitations expired or revoked more than `olderThanDays` ago (default: the configured retention). */
   purgeInvitations: superuserProcedure
-    .input(fields({ olderThanDays: wholeNumber(0).optional(), dryRun: flag.optional() }).default({}))
+    .input(fields({ olderThanDays: olderThanDays.optional(), dryRun: flag.optional() }).default({}))
     .output(purgeOutput)
     .mutation(({ ctx, input }) =>
       purgeInvitations(ctx.svc, ctx.scope, {
@@ -96,7 +97,7 @@ export const opsRouter = router({
     .input(
       fields({
         action: auditAction.optional(),
-        actor: z.string().trim().min(1).max(320).optional(),
+        actor: actorFilter.optional(),
         since: instant.optional(),
         until: instant.optional(),
       }).default({}),
