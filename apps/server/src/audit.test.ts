@@ -871,6 +871,7 @@ describe("(d) reading the audit trail: audit.list and audit.page", () => {
     expect(named.map((event) => event.id)).toEqual(seen.map((event) => event.id));
     const page = await a.admin.audit.page({ tenant: b.tenant.slug, limit: 1000 });
     expect(page.count).toBe(seen.length);
+    expect(page.results.map((event) => event.id)).toEqual(seen.map((event) => event.id));
     expect(page.results.every((event) => event.tenantId === a.tenant.id)).toBe(true);
   });
 

@@ -688,7 +688,7 @@ describe("guards and decisions of API.md, through the tRPC procedures", () => {
     it("stores neither the session token nor its secret", async () => {
       const { adminToken, adminId } = await signUp(h);
       const [, secret = ""] = adminToken.split(".");
-      expect(secret.length).toBeGreaterThan(0);
+      expect(secret).toHaveLength(24);
       const rows = await sql("select * from sessions where user_id = ?", [adminId]);
       expect(rows).toHaveLength(1);
       expect(JSON.stringify(rows)).not.toContain(secret);

@@ -1,6 +1,7 @@
+import { createHash } from "node:crypto";
 import { openDatabase } from "@tenantry/db";
 import type { TRPCError } from "@trpc/server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Throttled } from "./domain/errors.js";
 import { loadEnv } from "./env.js";
 import { failure } from "./test-support/errors.js";
@@ -11,16 +12,20 @@ import { errorDetails } from "./trpc/errors.js";
 const BOGUS_TOKEN = "not-a-real-invitation-token-at-all";
 const WEAK_PASSWORD = "password";
 
-/** Asserts a throttled failure and returns its Retry-After, in seconds. */
-function expectThrottled(error: TRPCError, windowSeconds: number): number {
+/**
+ * Every test starts here, on the manual clock: 15.4 s into a minute, a
+ * five-minute window and an hour, so no window ends inside a burst and each
+ * Retry-After is known to the second (the rest of the window, rounded up).
+ */
+const START = "2026-11-29T10:00:15.400Z";
+/** Retry-After at START for a rule whose window is `windowSeconds` long. */
+const retryAfterAtStart = (windowSeconds: number) => windowSeconds - 15;
+
+/** Asserts a throttled failure with exactly this Retry-After, in seconds. */
+function expectThrottled(error: TRPCError, retryAfter: number): void {
   expect(error.code, error.message).toBe("TOO_MANY_REQUESTS");
-  const retryAfter = errorDetails(error).retryAfter;
-  expect(retryAfter).toEqual(expect.any(Number));
-  expect(Number.isInteger(retryAfter)).toBe(true);
-  expect(retryAfter).toBeGreaterThan(0);
-  expect(retryAfter).toBeLessThanOrEqual(windowSeconds);
+  expect(errorDetails(error).retryAfter).toBe(retryAfter);
   expect(error.message).toBe(`Request was throttled. Expected available in ${retryAfter} seconds.`);
-  return retryAfter as number;
 }
 
 let ipCounter = 0;
@@ -35,6 +40,9 @@ describe("throttling (THROTTLE=on)", () => {
   beforeAll(async () => {
     h = await createHarness();
     expect(h.running.services.throttle.enabled).toBe(true);
+  });
+  beforeEach(() => {
+    h.clock.set(START);
   });
   afterAll(async () => {
     await h?.close();
@@ -54,7 +62,8 @@ describe("throttling (THROTTLE=on)", () => {
     const refused = await failure(
       h.call(null, { ip }).auth.login({ email: `someone@${unique("ip")}.example.com`, password: "x" }),
     );
-    const retryAfter = expectThrottled(refused, windowSeconds);
+    const retryAfter = retryAfterAtStart(windowSeconds);
+    expectThrottled(refused, retryAfter);
 
     // Another address is not affected.
     const other = await failure(
@@ -62,11 +71,11 @@ describe("throttling (THROTTLE=on)", () => {
     );
     expect(other.code).toBe("BAD_REQUEST");
 
-    // Retry-After is tight: a second before it, still refused; at it, let through.
+    // Retry-After is tight: a second before it, still refused (0.6 s left, rounded up); at it, let through.
     h.clock.advance((retryAfter - 1) * 1000);
     expectThrottled(
       await failure(h.call(null, { ip }).auth.login({ email: `late@${unique("ip")}.example.com`, password: "x" })),
-      windowSeconds,
+      1,
     );
     h.clock.advance(1000);
     const through = await failure(
@@ -90,7 +99,8 @@ describe("throttling (THROTTLE=on)", () => {
     const refused = await failure(
       h.call(null, { ip: freshIp() }).auth.login({ email: adminEmail, password: STRONG_PASSWORD }),
     );
-    const retryAfter = expectThrottled(refused, windowSeconds);
+    const retryAfter = retryAfterAtStart(windowSeconds);
+    expectThrottled(refused, retryAfter);
 
     // Another email from an address that just tried is not affected.
     const { adminEmail: otherEmail } = await signUp(h);
@@ -122,7 +132,8 @@ describe("throttling (THROTTLE=on)", () => {
       adminPassword: STRONG_PASSWORD,
     });
     const refused = await failure(h.call(null, { ip }).tenant.create(signUpInput()));
-    const retryAfter = expectThrottled(refused, windowSeconds);
+    const retryAfter = retryAfterAtStart(windowSeconds);
+    expectThrottled(refused, retryAfter);
     // Nothing was created by the refused call.
     const tenants = await h.db.orm.em
       .fork()
@@ -152,7 +163,8 @@ describe("throttling (THROTTLE=on)", () => {
     const refused = await failure(
       h.call(null, { ip }).invite.accept({ token: invitation.token, password: STRONG_PASSWORD }),
     );
-    const retryAfter = expectThrottled(refused, windowSeconds);
+    const retryAfter = retryAfterAtStart(windowSeconds);
+    expectThrottled(refused, retryAfter);
     expect((await admin.invite.list()).find((i) => i.id === invitation.id)?.status).toBe("pending");
 
     h.clock.advance(retryAfter * 1000);
@@ -171,7 +183,7 @@ describe("throttling (THROTTLE=on)", () => {
     expect(errors.filter((e) => e.code === "BAD_REQUEST")).toHaveLength(limit);
     const throttled = errors.filter((e) => e.code === "TOO_MANY_REQUESTS");
     expect(throttled).toHaveLength(10);
-    for (const error of throttled) expectThrottled(error, windowSeconds);
+    for (const error of throttled) expectThrottled(error, retryAfterAtStart(windowSeconds));
   });
 
   it("the counters live in the database: another Throttle on the same database sees the hits", async () => {
@@ -192,8 +204,8 @@ describe("throttling (THROTTLE=on)", () => {
       expect(fromSame).toBeInstanceOf(Throttled);
       const fromOther = await otherProcess.hit(rule, ip).catch((e: unknown) => e);
       expect(fromOther).toBeInstanceOf(Throttled);
-      expect((fromOther as Throttled).retryAfterSeconds).toBeGreaterThan(0);
-      expect((fromOther as Throttled).retryAfterSeconds).toBeLessThanOrEqual(rule.windowSeconds);
+      expect((fromSame as Throttled).retryAfterSeconds).toBe(retryAfterAtStart(rule.windowSeconds));
+      expect((fromOther as Throttled).retryAfterSeconds).toBe(retryAfterAtStart(rule.windowSeconds));
 
       // Hits through the others are seen by the procedures.
       const ip2 = freshIp();
@@ -201,7 +213,7 @@ describe("throttling (THROTTLE=on)", () => {
       for (let i = 0; i < rule.limit / 2; i++) await otherProcess.hit(rule, ip2);
       expectThrottled(
         await failure(h.call(null, { ip: ip2 }).invite.accept({ token: BOGUS_TOKEN, password: STRONG_PASSWORD })),
-        rule.windowSeconds,
+        retryAfterAtStart(rule.windowSeconds),
       );
       // And the rules are separate counters: the same address may still log in.
       const login = await failure(h.call(null, { ip: ip2 }).auth.login({ email: "x@example.com", password: "x" }));
@@ -219,7 +231,11 @@ describe("throttling (THROTTLE=on)", () => {
       .fork()
       .getConnection()
       .execute<{ key: string }[]>("select key from throttle_counters");
-    expect(rows.length).toBeGreaterThan(0);
+    // This login's two counters are there, under the SHA-256 of their subjects.
+    const digest = (subject: string) => createHash("sha256").update(subject).digest("base64url");
+    expect(rows.map((row) => row.key)).toEqual(
+      expect.arrayContaining([`auth.login/ip:${digest(ip)}`, `auth.login/email:${digest(email)}`]),
+    );
     const keys = JSON.stringify(rows);
     expect(keys).not.toContain(email);
     expect(keys).not.toContain(ip);

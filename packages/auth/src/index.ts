@@ -4,8 +4,10 @@ export {
   MIN_PASSWORD_LENGTH,
   type PasswordContext,
   passwordProblems,
+  passwordVerificationCount,
   verifyPassword,
   verifyPasswordOrDummy,
+  verifyPasswordPadded,
 } from "./password.js";
 export { isExpired, SESSION_LIFETIME_MS, sessionExpiry, shouldRenew } from "./session-policy.js";
 export {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { hashPassword, passwordProblems, verifyPassword, verifyPasswordOrDummy } from "./password.js";
+import {
+  hashPassword,
+  passwordProblems,
+  passwordVerificationCount,
+  verifyPassword,
+  verifyPasswordOrDummy,
+  verifyPasswordPadded,
+} from "./password.js";
 
 const TOO_SHORT = "This password is too short. It must contain at least 8 characters.";
 const TOO_LONG = "This password is too long. It must contain at most 1024 characters.";
@@ -84,6 +91,33 @@ describe("verifyPasswordOrDummy", () => {
     const ratio = median(dummy) / median(real);
     expect(ratio).toBeGreaterThan(0.5);
     expect(ratio).toBeLessThan(2);
+  });
+});
+
+describe("verifyPasswordPadded", () => {
+  it("runs exactly `slots` verifications however many hashes there are, and says which hashes match", async () => {
+    const [right, other] = await Promise.all([hashPassword("s3cret-enough"), hashPassword("another-one")]);
+    for (const [hashes, expected] of [
+      [[], []],
+      [[right], [true]],
+      [
+        [other, right],
+        [false, true],
+      ],
+      [
+        [right, other, right],
+        [true, false, true],
+      ],
+    ] as const) {
+      const before = passwordVerificationCount();
+      expect(await verifyPasswordPadded(hashes, "s3cret-enough", 3)).toEqual(expected);
+      expect(passwordVerificationCount() - before).toBe(3);
+    }
+  });
+
+  it("refuses more hashes than slots", async () => {
+    const hash = await hashPassword("s3cret-enough");
+    await expect(verifyPasswordPadded([hash, hash], "s3cret-enough", 1)).rejects.toThrow(RangeError);
   });
 });
 

@@ -17,7 +17,15 @@ export async function hashPassword(password: string): Promise<string> {
   return hash(password.normalize("NFKC"), ARGON2_OPTIONS);
 }
 
+let verifications = 0;
+
+/** How many Argon2 verifications this process has run: tests count the work of a login with it. */
+export function passwordVerificationCount(): number {
+  return verifications;
+}
+
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
+  verifications += 1;
   try {
     return await verify(hash, password.normalize("NFKC"));
   } catch {
@@ -42,6 +50,22 @@ export async function verifyPasswordOrDummy(hash: string | null, password: strin
     return false;
   }
   return verifyPassword(hash, password);
+}
+
+/**
+ * Verifies the password against each of `hashes`, and against the dummy hash
+ * for every slot they leave empty: always exactly `slots` verifications, so
+ * neither the time nor the CPU spent tells how many hashes there were.
+ */
+export async function verifyPasswordPadded(
+  hashes: readonly string[],
+  password: string,
+  slots: number,
+): Promise<boolean[]> {
+  if (hashes.length > slots) throw new RangeError(`${hashes.length} hashes for ${slots} verification slots`);
+  const padding = Array.from({ length: slots - hashes.length }, () => verifyPasswordOrDummy(null, password));
+  const [verified] = await Promise.all([Promise.all(hashes.map((hash) => verifyPassword(hash, password))), ...padding]);
+  return verified;
 }
 
 export function passwordProblems(password: string, context: PasswordContext = {}): string[] {

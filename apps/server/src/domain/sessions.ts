@@ -6,7 +6,7 @@ import {
   parseSessionToken,
   sessionExpiry,
   shouldRenew,
-  verifyPasswordOrDummy,
+  verifyPasswordPadded,
 } from "@tenantry/auth";
 import { type EntityManager, Session, selectRows } from "@tenantry/db";
 import { auditInsertSql, insertAudit } from "./audit.js";
@@ -30,27 +30,45 @@ export interface LoginResult {
 }
 
 const LOGIN_FAILED = "Unable to log in with provided credentials.";
-/** More accounts than this under one address is not a login anyone needs to make. */
-const MAX_CANDIDATES = 20;
 
 /**
- * Checks the password against the account(s) with this email (in the named
- * tenant, or in any). Wrong password and unknown email fail alike, in body and
- * in time: an unknown email still costs one Argon2 verification.
+ * Argon2id verifications per login attempt, whatever the address: unknown, one
+ * account or many, the attempt costs the same, so neither its time nor its CPU
+ * tells how many accounts share an email. At most this many accounts are
+ * checked; the slots they leave are spent on the dummy hash.
+ */
+export const LOGIN_VERIFICATIONS = 2;
+
+/**
+ * Checks the password against the account(s) with this email: the one in the
+ * named tenant, or, without `tenant`, the platform (superuser) account first and
+ * then the tenant accounts, oldest first, up to LOGIN_VERIFICATIONS of them.
+ * A superuser whose password matches logs in as the superuser: tenant accounts
+ * with the same address never shadow platform staff (they name their tenant).
+ * One matching tenant account logs in; several, or one while the address has
+ * more accounts than were checked, ask for the tenant. Wrong password and
+ * unknown email fail alike, in body and in time.
  */
 export async function login(
   ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
   input: LoginInput,
 ): Promise<LoginResult> {
-  const candidates = await loginCandidates(ctx.em, input.email, input.tenant);
-  const verified = candidates.length
-    ? await Promise.all(candidates.map((row) => verifyPasswordOrDummy(row.password_hash, input.password)))
-    : [await verifyPasswordOrDummy(null, input.password)];
-  const matches = candidates.filter((_, index) => verified[index]);
+  const accounts = await loginCandidates(ctx.em, input.email, input.tenant);
+  const checked = accounts.slice(0, LOGIN_VERIFICATIONS);
+  const verified = await verifyPasswordPadded(
+    checked.map((row) => row.password_hash),
+    input.password,
+    LOGIN_VERIFICATIONS,
+  );
+  const matches = checked.filter((_, index) => verified[index]);
+  // With accounts left unchecked, one tenant match may not be the account meant.
+  const allChecked = accounts.length === checked.length;
+  const chosen =
+    matches.find((row) => row.is_superuser) ?? (matches.length === 1 && allChecked ? matches[0] : undefined);
   const now = ctx.clock.now();
-  if (matches.length !== 1) {
+  if (!chosen) {
     // Recorded against the tenant only when the address names exactly one account.
-    const tenantId = candidates.length === 1 ? (candidates[0]?.tenant_id ?? null) : null;
+    const tenantId = accounts.length === 1 ? (accounts[0]?.tenant_id ?? null) : null;
     const reason = matches.length === 0 ? "bad_credentials" : "ambiguous_tenant";
     await insertAudit(
       ctx.em,
@@ -64,7 +82,7 @@ export async function login(
       "This email has an account in more than one tenant. Name the tenant (its id or slug) to log in.",
     );
   }
-  const user = userRecord(matches[0] as LoginRow);
+  const user = userRecord(chosen);
   const { id, token, secretHash } = createSessionToken();
   const expiresAt = sessionExpiry(now);
   // The session and its audit record in one statement: both or neither.
@@ -85,6 +103,10 @@ export async function login(
 
 type LoginRow = UserRow & { password_hash: string };
 
+/**
+ * The accounts a login may mean, in the order they are checked, one more than
+ * can be checked so the caller knows whether any were left out.
+ */
 async function loginCandidates(em: EntityManager, email: string, tenant: string | undefined): Promise<LoginRow[]> {
   const conditions = ["lower(u.email) = lower(?)"];
   const params: unknown[] = [email];
@@ -95,7 +117,8 @@ async function loginCandidates(em: EntityManager, email: string, tenant: string 
   }
   return selectRows<LoginRow>(
     em,
-    `select ${USER_COLUMNS}, u.password_hash from users u where ${conditions.join(" and ")} limit ${MAX_CANDIDATES}`,
+    `select ${USER_COLUMNS}, u.password_hash from users u where ${conditions.join(" and ")}
+     order by u.is_superuser desc, u.date_joined, u.id limit ${LOGIN_VERIFICATIONS + 1}`,
     params,
   );
 }

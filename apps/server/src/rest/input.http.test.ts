@@ -216,6 +216,7 @@ describe("REST input handling", () => {
         const ok =
           reply.status === 400 &&
           Object.keys(reply.body ?? {}).join(",") === "non_field_errors" &&
+          reply.body.non_field_errors.length === 1 &&
           reply.body.non_field_errors.every((message: unknown) => typeof message === "string");
         if (!ok) problems.push(`${endpoint.name} body=${JSON.stringify(body)} -> ${reply.status} ${reply.text}`);
       }

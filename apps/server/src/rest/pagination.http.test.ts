@@ -130,6 +130,8 @@ describe("REST pagination", () => {
   it("keeps filters in the links", async () => {
     const pending = await api.get("/api/users/invitations/?status=pending", { token: acme.adminToken });
     const pages = await walk(`${server.url}/api/users/invitations/?status=pending&limit=2`, acme.adminToken);
+    expect(pending.body).toHaveLength(INVITATIONS);
+    expect(pages.map((page) => page.results.length)).toEqual([2, 2, 2, 1]);
     expect(pages.flatMap((page) => page.results.map((i: Json) => i.id))).toEqual(pending.body.map((i: Json) => i.id));
     for (const page of pages) {
       for (const link of [page.next, page.previous].filter(Boolean)) {

@@ -51,7 +51,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const testDb = await createTestDatabase(options.backend);
   const queries: string[] = [];
   const db = await openDatabase(testDb.target, { poolSize: 8, onQuery: (sql) => queries.push(sql) });
-  const clock = new ManualClock(new Date());
+  // At MANUAL_CLOCK_START, not at the time of the run. The database's own clock never
+  // decides anything (every timestamp and expiry comes from this clock).
+  const clock = new ManualClock();
   const emails: InvitationEmail[] = [];
   const logText: string[] = [];
   const logger = createLogger(
