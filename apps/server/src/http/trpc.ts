@@ -46,6 +46,8 @@ export async function registerTrpc(app: FastifyInstance, { services, allowedOrig
       if (!(await answerQueries(services, request, reply, path))) {
         await fastifyRequestHandler({ ...trpcOptions, req: request, res: reply, path });
       }
+      // Sent already: returning the reply keeps fastify from sending again while async onSend hooks run.
+      return reply;
     });
   });
 }
