@@ -75,13 +75,13 @@ describe("tRPC queries answered directly", () => {
     };
   }
 
-  async function both(pathAndQuery: string, headers: Record<string, string>, before?: () => Promise<void>) {
+  async function both(pathAndQuery: string, headers: Record<string, string>, prepare?: () => Promise<void>) {
     const url = `${server.url}${pathAndQuery}`;
-    await before?.();
+    await prepare?.();
     const counted = fastPathAnswerCount();
     const ours = await answer(url, headers);
     expect(fastPathAnswerCount(), "answered directly").toBe(counted + 1);
-    await before?.();
+    await prepare?.();
     const adapter = await answer(`${url}${url.includes("?") ? "&" : "?"}via=adapter`, headers);
     expect(fastPathAnswerCount(), "answered by tRPC's adapter").toBe(counted + 1);
     return { ours, adapter };
@@ -152,8 +152,8 @@ describe("tRPC queries answered directly", () => {
     ["an unknown cookie (401)", () => "/trpc/user.me", () => ({ cookie: "session=nope" })],
   ];
 
-  it.each(cases)("answers %s exactly as tRPC's adapter does", async (_name, path, headers, before) => {
-    const { ours, adapter } = await both(path(), headers(), before);
+  it.each(cases)("answers %s exactly as tRPC's adapter does", async (_name, path, headers, prepare) => {
+    const { ours, adapter } = await both(path(), headers(), prepare);
     expect(ours).toEqual(adapter);
     expect(ours.headers).toContainEqual(["cache-control", "no-store"]);
     expect(ours.headers).toContainEqual(["vary", "trpc-accept, accept, Authorization, Cookie"]);
