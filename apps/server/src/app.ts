@@ -10,8 +10,10 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Env } from "./env.js";
+import { registerCaching } from "./http/caching.js";
 import { registerDocs } from "./http/docs.js";
 import { registerHealthRoutes } from "./http/health.js";
+import { registerSessionCookie } from "./http/session.js";
 import { registerTrpc } from "./http/trpc.js";
 import type { Logger } from "./logger.js";
 import { registerRest } from "./rest/plugin.js";
@@ -66,8 +68,10 @@ export async function buildApp({ env, db, logger, services }: AppDependencies): 
     crossOriginEmbedderPolicy: false,
   });
   await app.register(fastifyCookie);
+  registerSessionCookie(app);
+  registerCaching(app);
   registerHealthRoutes(app, () => db.ping());
-  await registerTrpc(app, services);
+  await registerTrpc(app, { services, allowedOrigins: env.allowedOrigins });
   await registerRest(app, { services, allowedOrigins: env.allowedOrigins });
   await registerDocs(app, VERSION);
   return app;

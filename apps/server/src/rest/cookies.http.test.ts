@@ -138,6 +138,31 @@ describe("the session cookie and the CSRF origin check", () => {
     }
   });
 
+  it("checks the Origin when an Authorization header that is not Bearer or Token rides along with the cookie", async () => {
+    // Browsers add Basic or Negotiate credentials by themselves (intranets, staging sites); the cookie
+    // still authenticates such a request, so it is a cookie-authenticated change.
+    const cookie = await cookieLogin(api, acme.adminEmail);
+    for (const authorization of ["Basic dXNlcjpwYXNzd29yZA==", "Negotiate YIIJvwYGKwYBBQUCoIIJszCCCa+gMDAuBgkqhkiC"]) {
+      for (const origin of [undefined, "https://evil.example.com"]) {
+        const reply = await api.post(
+          "/api/users/invite/",
+          { email: "basic@cookies.example.com" },
+          { cookie, origin, headers: { authorization } },
+        );
+        expect(reply.status, `${authorization.split(" ")[0]}, Origin ${origin}: ${statusOf(reply)}`).toBe(403);
+        expect(reply.body).toEqual(DETAIL.csrf);
+      }
+    }
+    const invitations = await api.get("/api/users/invitations/", { cookie });
+    expect(invitations.body.filter((row: { email: string }) => row.email === "basic@cookies.example.com")).toEqual([]);
+    const own = await api.post(
+      "/api/users/invite/",
+      { email: "basic@cookies.example.com" },
+      { cookie, origin: ownOrigin, headers: { authorization: "Basic dXNlcjpwYXNzd29yZA==" } },
+    );
+    expect(own.status, statusOf(own)).toBe(201);
+  });
+
   it("lets anonymous public calls through without an Origin (sign-up, login, accept)", async () => {
     const created = await api.post("/api/tenants/", {
       name: "No Origin Needed",

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { MAX_PAGE_SIZE } from "../domain/paging.js";
-import { requestInfo, SESSION_COOKIE } from "../http/trpc.js";
-import { type AppServices, type Context, createContext } from "../trpc/context.js";
+import { refusesOrigin, requestContext } from "../http/session.js";
+import type { AppServices } from "../trpc/context.js";
 import { createCaller } from "../trpc/router.js";
 import { DRF, sendProcedureError } from "./errors.js";
 import { fieldName, toWire, wireName } from "./names.js";
@@ -16,7 +16,6 @@ export interface RestOptions {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SLUG_OR_UUID = /^[0-9a-z-]{1,100}$/i;
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
-const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 class JsonParseError extends Error {}
 
@@ -90,7 +89,7 @@ export async function registerRest(app: FastifyInstance, options: RestOptions): 
 }
 
 async function handle(options: RestOptions, route: RestRoute, request: FastifyRequest, reply: FastifyReply) {
-  if (UNSAFE.has(request.method) && failsOriginCheck(request, options.allowedOrigins)) {
+  if (refusesOrigin(request, options.allowedOrigins)) {
     return reply.code(403).send({ detail: DRF.csrf });
   }
   const id = (request.params as { id?: string }).id;
@@ -99,7 +98,7 @@ async function handle(options: RestOptions, route: RestRoute, request: FastifyRe
   if (route.id && !(id && idPattern.test(id))) return reply.code(404).send({ detail: DRF.notFound });
 
   // One context per request: the caller is resolved once, whatever the route calls.
-  const context = createContext(options.services, requestInfo(request));
+  const context = requestContext(options.services, request);
   const caller = createCaller(() => context);
   const page = route.pageProcedure ? pageWindow(request.query) : undefined;
   const { input, aliases } = routeInput(route, request, id);
@@ -109,9 +108,6 @@ async function handle(options: RestOptions, route: RestRoute, request: FastifyRe
     const output = await (call as (input: unknown) => Promise<unknown>)(
       page ? { ...(input as object), ...page } : input,
     );
-    if (route.session === "start") startSession(request, reply, output as { token: string; expiresAt: string });
-    else await followRenewal(context, request, reply);
-    if (route.session === "end") reply.clearCookie(SESSION_COOKIE, { path: "/" });
     if (route.status === 204) return reply.code(204).send();
     if (page) return reply.send(envelope(request, page, output as { count: number; results: unknown[] }));
     return reply.code(route.status).send(toWire(output));
@@ -153,39 +149,6 @@ function routeInput(
     }
   }
   return { input, aliases };
-}
-
-/**
- * Cookies ride along on cross-site requests, so a change authenticated by the
- * cookie alone must come from our own origin (or an allowed one). Bearer and
- * token callers are exempt: no browser sends those by itself.
- */
-function failsOriginCheck(request: FastifyRequest, allowedOrigins: string[]): boolean {
-  if (request.headers.authorization) return false;
-  if (!request.cookies?.[SESSION_COOKIE]) return false;
-  const origin = request.headers.origin;
-  if (!origin) return true;
-  return origin !== `${request.protocol}://${request.host}` && !allowedOrigins.includes(origin);
-}
-
-function startSession(request: FastifyRequest, reply: FastifyReply, session: { token: string; expiresAt: string }) {
-  reply.setCookie(SESSION_COOKIE, session.token, {
-    httpOnly: true,
-    sameSite: "lax",
-    secure: request.protocol === "https",
-    path: "/",
-    expires: new Date(session.expiresAt),
-  });
-}
-
-/** A cookie session whose expiry slid forward gets a cookie that lives as long. */
-async function followRenewal(context: Context, request: FastifyRequest, reply: FastifyReply) {
-  const token = request.cookies?.[SESSION_COOKIE];
-  if (!token || request.headers.authorization) return;
-  const caller = await context.resolvedCaller()?.catch(() => undefined);
-  if (caller && caller.kind !== "anonymous" && caller.renewedUntil) {
-    startSession(request, reply, { token, expiresAt: caller.renewedUntil.toISOString() });
-  }
 }
 
 /** DRF's LimitOffsetPagination: paged only when `limit` is a positive integer; `offset` defaults to 0. */

@@ -29,7 +29,7 @@ export interface RestRoute {
   query?: string[];
   /** How `{id}` is matched: a UUID, or a tenant's id or slug. */
   id?: "uuid" | "ref";
-  /** Sets (login) or clears (logout) the session cookie. */
+  /** Sets (login) or clears (logout) the session cookie, as the OpenAPI document says (the procedure records it). */
   session?: "start" | "end";
   summary: string;
   tag: "tenants" | "auth" | "users" | "invitations" | "roles" | "audit" | "ops";

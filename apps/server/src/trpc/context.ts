@@ -25,6 +25,9 @@ export interface RequestInfo {
   userAgent: string | null;
 }
 
+/** What a call did to the session it was made in, for the transport to pass on (the `session` cookie). */
+export type SessionChange = { kind: "started"; token: string; expiresAt: Date } | { kind: "ended" };
+
 export interface Context {
   services: AppServices;
   /** This request's own fork: its identity map dies with the request. */
@@ -34,11 +37,17 @@ export interface Context {
   resolveCaller(): Promise<Caller>;
   /** The caller if some procedure already resolved it, without resolving it. */
   resolvedCaller(): Promise<Caller> | undefined;
+  /** Records that this request started (login) or ended (logout) a session. */
+  recordSession(change: SessionChange): void;
+  /** The session change this request made last, if any. */
+  sessionChange(): SessionChange | undefined;
 }
 
 export function createContext(services: AppServices, request: RequestInfo): Context {
   const em = services.orm.em.fork();
   let caller: Promise<Caller> | undefined;
+  let change: SessionChange | undefined;
+  // Closures, not fields: middlewares hand procedures copies of the context.
   return {
     services,
     em,
@@ -48,6 +57,10 @@ export function createContext(services: AppServices, request: RequestInfo): Cont
       return caller;
     },
     resolvedCaller: () => caller,
+    recordSession(next) {
+      change = next;
+    },
+    sessionChange: () => change,
   };
 }
 
@@ -69,10 +82,17 @@ export function serviceContext(ctx: Context, caller: Caller): ServiceContext {
 
 /** Reads `Authorization: Bearer <token>` (or DRF's `Token <token>`), else the `session` cookie. */
 export function sessionToken(authorization: string | undefined, cookie: string | undefined): string | null {
-  if (authorization) {
-    const match = /^(?:Bearer|Token)\s+(\S+)\s*$/i.exec(authorization);
-    if (match?.[1]) return match[1];
-    if (/^(?:Bearer|Token)\b/i.test(authorization)) return "";
-  }
-  return cookie ? cookie : null;
+  return headerToken(authorization) ?? (cookie ? cookie : null);
+}
+
+/**
+ * The token of a Bearer or Token `Authorization` header ("" when it is
+ * malformed); null for none or another scheme (Basic, Negotiate), which
+ * leaves the cookie to authenticate.
+ */
+export function headerToken(authorization: string | undefined): string | null {
+  if (!authorization) return null;
+  const match = /^(?:Bearer|Token)\s+(\S+)\s*$/i.exec(authorization);
+  if (match?.[1]) return match[1];
+  return /^(?:Bearer|Token)\b/i.test(authorization) ? "" : null;
 }

@@ -18,11 +18,16 @@ export const authRouter = router({
       ]),
     )
     .output(loginOutput)
-    .mutation(({ ctx, input }) => login(ctx.svc, input)),
+    .mutation(async ({ ctx, input }) => {
+      const session = await login(ctx.svc, input);
+      ctx.recordSession({ kind: "started", token: session.token, expiresAt: new Date(session.expiresAt) });
+      return session;
+    }),
 
   /** Ends the calling session only. */
   logout: authedProcedure.mutation(async ({ ctx }) => {
     await logout(ctx.svc, ctx.caller);
+    ctx.recordSession({ kind: "ended" });
   }),
 
   me: authedProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),
