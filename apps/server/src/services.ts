@@ -10,11 +10,13 @@ import { type InvitationEmailHook, loadInvitationEmailHook, logInvitationEmail }
 import { createSealer, loadServerKey } from "./mail/sealer.js";
 import { Throttle } from "./throttle.js";
 import type { AppServices } from "./trpc/context.js";
+import { WebhookDelivery } from "./webhooks/delivery.js";
 
 export interface RunningServices {
   services: AppServices;
   delivery: InvitationDelivery;
-  /** Starts the background work: email delivery and throttle-counter pruning. */
+  webhooks: WebhookDelivery;
+  /** Starts the background work: email and webhook delivery, throttle-counter pruning. */
   start(): void;
   /** Stops it, waiting for a delivery pass in flight. */
   stop(): Promise<void>;
@@ -25,6 +27,8 @@ export interface ServiceOverrides {
   hook?: InvitationEmailHook;
   key?: Buffer;
   retryDelaysMs?: number[];
+  webhookRetryDelaysMs?: number[];
+  webhookTimeoutMs?: number;
 }
 
 const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
@@ -41,14 +45,23 @@ export async function createServices(
     overrides.hook ??
     (env.invitationEmailHook ? await loadInvitationEmailHook(env.invitationEmailHook) : logInvitationEmail(logger));
   const key = overrides.key ?? loadServerKey(env.secretKey, join(env.dataDir, "secret.key"));
+  const sealer = createSealer(key);
   const delivery = new InvitationDelivery({
     orm: db.orm,
     hook,
-    sealer: createSealer(key),
+    sealer,
     clock,
     logger,
     acceptUrlBase: `${env.appUrl}/accept-invite`,
     retryDelaysMs: overrides.retryDelaysMs,
+  });
+  const webhooks = new WebhookDelivery({
+    orm: db.orm,
+    sealer,
+    clock,
+    logger,
+    retryDelaysMs: overrides.webhookRetryDelaysMs,
+    timeoutMs: overrides.webhookTimeoutMs ?? env.webhookTimeoutSeconds * 1000,
   });
   const throttle = new Throttle(db.orm, clock, env.throttle);
   let pruner: NodeJS.Timeout | undefined;
@@ -62,10 +75,12 @@ export async function createServices(
     if (result.purged) logger.info({ ...result }, "purged old invitations");
   };
   return {
-    services: { orm: db.orm, clock, mailbox: delivery, throttle, logger, retentionDays: env.retentionDays },
+    services: { orm: db.orm, clock, mailbox: delivery, webhooks, throttle, logger, retentionDays: env.retentionDays },
     delivery,
+    webhooks,
     start() {
       delivery.start();
+      webhooks.start();
       pruner = setInterval(() => {
         throttle.prune().catch((error: unknown) => logger.warn({ err: error }, "pruning throttle counters failed"));
       }, PRUNE_INTERVAL_MS);
@@ -80,7 +95,7 @@ export async function createServices(
     async stop() {
       clearInterval(pruner);
       clearInterval(purger);
-      await delivery.stop();
+      await Promise.all([delivery.stop(), webhooks.stop()]);
     },
   };
 }
