@@ -135,8 +135,9 @@ export async function createWebhookEndpoint(
     const rows = await run<EndpointRow>(
       em,
       `insert into webhook_endpoints (id, url, event_types, enabled, secret_ciphertext, created_at)
-       values (?, ?, ?, true, ?, ?) returning ${ENDPOINT_COLUMNS}`,
-      [id, url, eventTypes, sealer.seal(secret), now],
+       values (?, ?, (select array_agg(value order by value) from jsonb_array_elements_text(?::jsonb)), true, ?, ?)
+       returning ${ENDPOINT_COLUMNS}`,
+      [id, url, eventTypes ? JSON.stringify(eventTypes) : null, sealer.seal(secret), now],
     );
     await insertAudit(
       em,

@@ -290,12 +290,7 @@ export class WebhookDelivery {
     if (outcome.succeeded && isTest) this.endpointsChanged();
   }
 
-  private async disable(
-    em: EntityManager,
-    row: ClaimedRow,
-    outcome: Outcome,
-    now: Date,
-  ): Promise<void> {
+  private async disable(em: EntityManager, row: ClaimedRow, outcome: Outcome, now: Date): Promise<void> {
     const reason = `Disabled at ${now.toISOString()} after ${row.attempts} failed attempts to deliver event ${row.id} (${row.event_type}): ${outcome.error}`;
     const changed = await em
       .getConnection()
@@ -336,6 +331,6 @@ function describe(error: unknown, timeoutMs: number): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const text = cause?.code
     ? `The request failed: ${cause.code}.`
-    : `The request failed: ${error instanceof Error ? error.message : String(error)}`;
+    : `The request failed: ${cause?.message ?? (error instanceof Error ? error.message : String(error))}.`;
   return text.slice(0, MAX_ERROR_LENGTH);
 }
