@@ -16,8 +16,10 @@ import {
   superuser,
   unique,
 } from "./test-support/harness.js";
+import { startReceiver } from "./test-support/webhook-receiver.js";
 import { errorDetails } from "./trpc/errors.js";
 import { appRouter } from "./trpc/router.js";
+import { DEFAULT_WEBHOOK_RETRY_DELAYS_MS } from "./webhooks/delivery.js";
 
 /**
  * The audit trail (issue #6): every change is recorded, in the same
@@ -512,6 +514,61 @@ describe("the audit trail records every change", () => {
       expect(await events("action = 'invitation.purged' and target_id = ?", [kept.id])).toEqual([]);
     });
 
+    it("webhook.created|tested|disabled|removed: the superuser or the system, no tenant, the URL without query or secret", async () => {
+      const staff = await superuser(h);
+      rememberToken(staff.token);
+      const closed = await startReceiver();
+      await closed.close();
+      const url = `${closed.url}?key=query-credential`;
+      let at = tick();
+      const endpoint = await as(staff.token).ops.createWebhook({ url, eventTypes: ["invitation.revoked"] });
+      secrets.add(endpoint.secret);
+      secrets.add("query-credential");
+      const shownUrl = closed.url;
+      expect(await theEvent("webhook.created", endpoint.id)).toEqual({
+        id: expect.any(String),
+        occurredAt: at,
+        ...userActor(staff.user.id, staff.user.email),
+        tenantId: null,
+        action: "webhook.created",
+        targetType: "webhook_endpoint",
+        targetId: endpoint.id,
+        details: { url: shownUrl, eventTypes: ["invitation.revoked"] },
+        ...fromClient,
+      });
+      at = tick();
+      await as(staff.token).ops.testWebhook({ id: endpoint.id });
+      expect(await theEvent("webhook.tested", endpoint.id)).toMatchObject({
+        occurredAt: at,
+        ...userActor(staff.user.id, staff.user.email),
+        tenantId: null,
+        details: { url: shownUrl },
+      });
+      // Every retry of a revocation's event fails: the system disables the endpoint.
+      const invitation = await acme.admin.invite.create({
+        email: `hook-${unique("x")}@invitee.example.com`,
+        role: null,
+      });
+      rememberToken(invitation.token);
+      await acme.admin.invite.revoke({ id: invitation.id });
+      for (const delay of [0, ...DEFAULT_WEBHOOK_RETRY_DELAYS_MS]) {
+        h.clock.advance(delay);
+        expect(await h.deliverWebhooks()).toBe(1);
+      }
+      expect(await theEvent("webhook.disabled", endpoint.id)).toMatchObject({
+        actorType: "system",
+        tenantId: null,
+        details: { url: shownUrl, attempts: 10, reason: "The request failed: ECONNREFUSED." },
+      });
+      at = tick();
+      await as(staff.token).ops.removeWebhook({ id: endpoint.id });
+      expect(await theEvent("webhook.removed", endpoint.id)).toMatchObject({
+        occurredAt: at,
+        ...userActor(staff.user.id, staff.user.email),
+        details: { url: shownUrl },
+      });
+    });
+
     it("covers every action in AUDIT_ACTIONS", () => {
       expect([...proven].sort()).toEqual([...AUDIT_ACTIONS].sort());
     });
@@ -757,7 +814,7 @@ describe("the audit trail records every change", () => {
         .sort();
       for (const name of ["audit.list", "audit.page", "ops.audit"]) expect(procedures[name]?._def.type).toBe("query");
       expect(Object.keys(procedures).filter((name) => name.startsWith("audit."))).toEqual(["audit.list", "audit.page"]);
-      // Every mutation there is; each changes tenants, sessions, invitations or roles — never events.
+      // Every mutation there is; each changes tenants, sessions, invitations, roles or webhooks — never events.
       // A new mutation must be added here deliberately (and must not touch audit_events).
       expect(mutations).toEqual(
         [
@@ -768,12 +825,15 @@ describe("the audit trail records every change", () => {
           "invite.extend",
           "invite.resend",
           "invite.revoke",
+          "ops.createWebhook",
           "ops.extendInvitation",
           "ops.grantRole",
           "ops.purgeInvitations",
           "ops.resendInvitation",
           "ops.revokeInvitation",
+          "ops.removeWebhook",
           "ops.revokeRole",
+          "ops.testWebhook",
           "role.grant",
           "role.revoke",
           "tenant.create",

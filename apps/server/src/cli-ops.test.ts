@@ -14,6 +14,7 @@ import { createLogger } from "./logger.js";
 import type { InvitationEmail } from "./mail/hook.js";
 import { createServices, type RunningServices } from "./services.js";
 import { failure } from "./test-support/errors.js";
+import { startReceiver } from "./test-support/webhook-receiver.js";
 import { createContext } from "./trpc/context.js";
 import { errorDetails } from "./trpc/errors.js";
 import { createCaller } from "./trpc/router.js";
@@ -523,6 +524,72 @@ export function sendInvitationEmail(email) {
     expect(since.results.length).toBeGreaterThan(10);
     expect(until.results.map((event) => [event.action, event.tenantId])).toEqual([["tenant.created", oldCo.id]]);
     expect(future).toBe("(none)\n");
+  });
+
+  it("webhooks add|list|test|deliveries|remove: through the ops procedures, the secret printed once, changes as `cli`", async () => {
+    const receiver = await startReceiver();
+    try {
+      const added = await ok(["webhooks", "add", "--url", receiver.url, "--events", "invitation.created,role.granted"]);
+      const [, id] = /^Webhook endpoint ([0-9a-f-]{36}) added for /.exec(added) ?? [];
+      const secret = /^(whsec_\S+)$/m.exec(added)?.[1] ?? "";
+      expect(id).toBeDefined();
+      expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      const list = await ok(["webhooks", "list"]);
+      expect(headerOf(list)).toEqual(["ID", "URL", "EVENTS", "ENABLED", "CREATED", "DISABLED BECAUSE"]);
+      expect(list).toContain(id);
+      expect(list).toContain("invitation.created,role.granted");
+      expect(list).not.toContain(secret);
+      expect(JSON.stringify(await okJson(["webhooks", "list"]))).not.toContain(secret.slice(6));
+
+      const tested = await ok(["webhooks", "test", id as string]);
+      expect(tested).toMatch(new RegExp(`^Test event delivered to endpoint ${id}: HTTP 200 in \\d+ ms`));
+      expect(JSON.parse(receiver.received[0]?.body ?? "{}")).toMatchObject({ type: "webhook.tested", tenant: null });
+
+      const deliveries = await okJson<{ eventType: string; status: string; attemptLog: unknown[] }[]>([
+        "webhooks",
+        "deliveries",
+        id as string,
+      ]);
+      expect(deliveries).toEqual([
+        expect.objectContaining({ eventType: "webhook.tested", status: "delivered", attemptLog: [expect.any(Object)] }),
+      ]);
+      expect(headerOf(await ok(["webhooks", "deliveries", id as string, "--status", "delivered"]))).toEqual([
+        "ID",
+        "EVENT",
+        "TENANT",
+        "STATUS",
+        "ATTEMPTS",
+        "LAST ATTEMPT",
+        "NEXT",
+        "ERROR",
+      ]);
+
+      expect(await ok(["webhooks", "remove", id as string])).toBe(`Webhook endpoint ${id} removed.\n`);
+      await refused(["webhooks", "remove", id as string], "Not found.");
+      const trail = await sql<{ action: string; actor_type: string }>(
+        "select action, actor_type from audit_events where target_id = ? order by action",
+        [id],
+      );
+      expect(trail).toEqual([
+        { action: "webhook.created", actor_type: "cli" },
+        { action: "webhook.removed", actor_type: "cli" },
+        { action: "webhook.tested", actor_type: "cli" },
+      ]);
+      // Bad input is usage (exit 2), and nothing is added.
+      for (const args of [
+        ["webhooks", "add", "--url", "ftp://example.com/hook"],
+        ["webhooks", "add", "--url", receiver.url, "--events", "tenant.exploded"],
+        ["webhooks", "test", "not-a-uuid"],
+        ["webhooks", "deliveries", id as string, "--limit", "0"],
+      ]) {
+        const run = await tenantry(args);
+        expect({ args, code: run.code }).toEqual({ args, code: 2 });
+        expect(run.stderr).toContain(`Usage: tenantry webhooks ${args[1]}`);
+      }
+      expect(await okJson(["webhooks", "list"])).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it("--help on every command exits 0 with its usage", async () => {

@@ -41,6 +41,7 @@ const schema = z.object({
     }),
   INVITATION_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
   PURGE_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(10080).default(0),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(60).default(10),
   ALLOWED_ORIGINS: z
     .string()
     .optional()
@@ -74,6 +75,8 @@ export type Env = {
   retentionDays: number;
   /** Run the purge in-process every this many minutes; 0 turns the job off. */
   purgeIntervalMinutes: number;
+  /** How long one webhook POST may take before it counts as failed. */
+  webhookTimeoutSeconds: number;
 };
 
 export class InvalidEnvironment extends Error {
@@ -108,5 +111,6 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     allowedOrigins: env.ALLOWED_ORIGINS,
     retentionDays: env.INVITATION_RETENTION_DAYS,
     purgeIntervalMinutes: env.PURGE_INTERVAL_MINUTES,
+    webhookTimeoutSeconds: env.WEBHOOK_TIMEOUT_SECONDS,
   };
 }

@@ -66,6 +66,7 @@ describe("ops router: superusers only", () => {
   let invitationId: string;
   let memberId: string;
   let viewerAssignmentId: string;
+  let webhookId: string;
 
   beforeAll(async () => {
     h = await createHarness({ throttle: false });
@@ -76,6 +77,7 @@ describe("ops router: superusers only", () => {
     memberId = member.user.id;
     viewerAssignmentId = (await a.admin.role.list({ userId: memberId }))[0]?.id as string;
     invitationId = (await a.admin.invite.create({ email: "pending@ops-auth.example.com", role: null })).id;
+    webhookId = (await staff.caller.ops.createWebhook({ url: "http://127.0.0.1:9/ops-auth" })).id;
   });
   afterAll(async () => {
     await h?.close();
@@ -95,6 +97,11 @@ describe("ops router: superusers only", () => {
       grantRole: () => ({ userId: memberId, role: "ANALYST" }),
       revokeRole: () => ({ id: viewerAssignmentId }),
       audit: () => ({}),
+      webhooks: () => undefined,
+      createWebhook: () => ({ url: "http://127.0.0.1:9/ops-matrix", eventTypes: ["tenant.created"] }),
+      testWebhook: () => ({ id: webhookId }),
+      webhookDeliveries: () => ({ id: webhookId }),
+      removeWebhook: () => ({ id: webhookId }),
     };
   }
 
@@ -148,6 +155,23 @@ describe("ops router: superusers only", () => {
     expect(results.purgeInvitations).toMatchObject({ dryRun: true });
     expect((await staff.caller.ops.roles({ userId: memberId })).map((row) => row.role)).toEqual(["VIEWER"]);
     expect((results.audit as { action: string }[]).map((event) => event.action)).toContain("invitation.extended");
+    expect(results.createWebhook).toMatchObject({
+      eventTypes: ["tenant.created"],
+      secret: expect.stringMatching(/^whsec_/),
+    });
+    expect((results.webhooks as { id: string }[]).map((endpoint) => endpoint.id)).toContain(webhookId);
+    // Port 9 is one fetch refuses to call: the test is one failed attempt, recorded.
+    expect(results.testWebhook).toMatchObject({ eventType: "webhook.tested", status: "failed", attempts: 1 });
+    // The endpoint (every event type) got an event for each change made above, newest first.
+    expect((results.webhookDeliveries as { eventType: string }[]).map((d) => d.eventType)).toEqual([
+      "webhook.tested",
+      "role.revoked",
+      "role.granted",
+      "invitation.revoked",
+      "invitation.resent",
+      "invitation.extended",
+    ]);
+    expect((await staff.caller.ops.webhooks()).map((endpoint) => endpoint.id)).not.toContain(webhookId);
   });
 
   it("ops.users without `tenant` is BAD_REQUEST on the field `tenant`; an unknown tenant too", async () => {

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHarness, type Harness, STRONG_PASSWORD, signUp, unique } from "./test-support/harness.js";
+import { createHarness, type Harness, STRONG_PASSWORD, signUp, superuser, unique } from "./test-support/harness.js";
+import { startReceiver } from "./test-support/webhook-receiver.js";
 import { errorDetails } from "./trpc/errors.js";
 
 const DAY_MS = 86_400_000;
@@ -44,6 +45,11 @@ describe("secrets are never stored or logged in plain text", () => {
     const wrongPassword = `Wrong-${unique("pw")}-Guess`;
     const name = unique("Secretive");
     const adminEmail = `owner@${name.toLowerCase()}.example.com`;
+
+    // A webhook endpoint that receives every event of the flow.
+    const receiver = await startReceiver();
+    const staff = await superuser(h);
+    const endpoint = await staff.caller.ops.createWebhook({ url: receiver.url });
 
     // Sign up, log in.
     const tenant = await h.call().tenant.create({ name, adminEmail, adminPassword });
@@ -99,6 +105,9 @@ describe("secrets are never stored or logged in plain text", () => {
       revokedToken: revoked.token,
       // How the accept link carries it.
       encodedInvitationToken: encodeURIComponent(invitation.token),
+      webhookSecret: endpoint.secret,
+      webhookSecretKey: endpoint.secret.slice("whsec_".length),
+      staffSession: staff.token,
     };
     for (const value of Object.values(plainSecrets)) expect(value.length).toBeGreaterThanOrEqual(20);
 
@@ -150,6 +159,13 @@ describe("secrets are never stored or logged in plain text", () => {
       email_delivery: "failed",
       delivery_token_ciphertext: null,
     });
+    // Every event went out as a webhook; no payload or header holds a secret or a hash.
+    await h.deliverWebhooks();
+    await receiver.close();
+    expect(receiver.received.map((request) => JSON.parse(request.body).type)).toEqual(
+      expect.arrayContaining(["tenant.created", "invitation.created", "invitation.accepted", "auth.login_failed"]),
+    );
+    const webhookText = JSON.stringify(receiver.received);
     const log = JSON.stringify(h.logLines());
     expect(h.logLines().filter((line) => line.invitationId === bouncing.id)).toHaveLength(2);
     const hashes = {
@@ -158,6 +174,7 @@ describe("secrets are never stored or logged in plain text", () => {
     };
     for (const [secretName, secret] of Object.entries({ ...plainSecrets, ...hashes })) {
       expect(log.includes(secret), `the log holds ${secretName}`).toBe(false);
+      expect(webhookText.includes(secret), `a webhook holds ${secretName}`).toBe(false);
     }
   });
 });

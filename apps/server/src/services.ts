@@ -10,11 +10,13 @@ import { type InvitationEmailHook, loadInvitationEmailHook, logInvitationEmail }
 import { createSealer, loadServerKey } from "./mail/sealer.js";
 import { Throttle } from "./throttle.js";
 import type { AppServices } from "./trpc/context.js";
+import { WebhookDelivery } from "./webhooks/delivery.js";
 
 export interface RunningServices {
   services: AppServices;
   delivery: InvitationDelivery;
-  /** Starts the background work: email delivery, throttle-counter pruning and (if configured) the purge. */
+  webhooks: WebhookDelivery;
+  /** Starts the background work: email and webhook delivery, throttle-counter pruning and (if configured) the purge. */
   start(): void;
   /** Stops it, waiting for a delivery pass or a purge in flight. */
   stop(): Promise<void>;
@@ -27,6 +29,8 @@ export interface ServiceOverrides {
   retryDelaysMs?: number[];
   hookTimeoutMs?: number;
   leaseMs?: number;
+  webhookRetryDelaysMs?: number[];
+  webhookTimeoutMs?: number;
 }
 
 const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
@@ -43,16 +47,25 @@ export async function createServices(
     overrides.hook ??
     (env.invitationEmailHook ? await loadInvitationEmailHook(env.invitationEmailHook) : logInvitationEmail(logger));
   const key = overrides.key ?? loadServerKey(env.secretKey, join(env.dataDir, "secret.key"));
+  const sealer = createSealer(key);
   const delivery = new InvitationDelivery({
     orm: db.orm,
     hook,
-    sealer: createSealer(key),
+    sealer,
     clock,
     logger,
     acceptUrlBase: `${env.appUrl}/accept-invite`,
     retryDelaysMs: overrides.retryDelaysMs,
     hookTimeoutMs: overrides.hookTimeoutMs,
     leaseMs: overrides.leaseMs,
+  });
+  const webhooks = new WebhookDelivery({
+    orm: db.orm,
+    sealer,
+    clock,
+    logger,
+    retryDelaysMs: overrides.webhookRetryDelaysMs,
+    timeoutMs: overrides.webhookTimeoutMs ?? env.webhookTimeoutSeconds * 1000,
   });
   const throttle = new Throttle(db.orm, clock, env.throttle);
   let pruner: NodeJS.Timeout | undefined;
@@ -75,10 +88,12 @@ export async function createServices(
       });
   };
   return {
-    services: { orm: db.orm, clock, mailbox: delivery, throttle, logger, retentionDays: env.retentionDays },
+    services: { orm: db.orm, clock, mailbox: delivery, webhooks, throttle, logger, retentionDays: env.retentionDays },
     delivery,
+    webhooks,
     start() {
       delivery.start();
+      webhooks.start();
       pruner = setInterval(() => {
         throttle.prune().catch((error: unknown) => logger.warn({ err: error }, "pruning throttle counters failed"));
       }, PRUNE_INTERVAL_MS);
@@ -91,7 +106,7 @@ export async function createServices(
     async stop() {
       clearInterval(pruner);
       clearInterval(purger);
-      await Promise.all([delivery.stop(), purging]);
+      await Promise.all([delivery.stop(), webhooks.stop(), purging]);
     },
   };
 }

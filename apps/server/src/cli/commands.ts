@@ -23,10 +23,11 @@ import type { Env } from "../env.js";
 import { createLogger } from "../logger.js";
 import { createServices } from "../services.js";
 import { auditAction, days, email, id, instant, invitationStatus, role, tenantRef } from "../trpc/schemas.js";
+import { UsageError } from "./ops-caller.js";
 import { type Output, render, renderOne } from "./output.js";
+import { WEBHOOK_COMMANDS } from "./webhooks.js";
 
-/** Wrong words on the command line: exit 2 with the usage. */
-export class UsageError extends Error {}
+export { UsageError };
 
 /** What the CLI's changes are recorded as: the command line, run by this OS user on this host. */
 const CLI_AUDIT: AuditContext = {
@@ -378,4 +379,6 @@ export const COMMANDS: Record<string, Command> = {
       );
     },
   },
+
+  ...WEBHOOK_COMMANDS,
 };

@@ -28,6 +28,10 @@ export const AUDIT_ACTIONS = [
   "role.revoked",
   "superuser.created",
   "email.delivery_failed",
+  "webhook.created",
+  "webhook.removed",
+  "webhook.tested",
+  "webhook.disabled",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -35,7 +39,10 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export interface AuditRecord {
   action: AuditAction;
   tenantId: string | null;
-  target?: { type: "tenant" | "user" | "invitation" | "role_assignment" | "session"; id: string };
+  target?: {
+    type: "tenant" | "user" | "invitation" | "role_assignment" | "session" | "webhook_endpoint";
+    id: string;
+  };
   /** Small and never secret: no passwords, tokens or hashes. */
   details?: Record<string, unknown>;
   /** Who acted, when it is not the context's actor (sign-up: the new admin). */

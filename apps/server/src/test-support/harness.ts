@@ -18,6 +18,8 @@ export interface HarnessOptions {
   /** Replaces the recording email hook (which records every email in `emails`). */
   hook?: InvitationEmailHook;
   retryDelaysMs?: number[];
+  webhookRetryDelaysMs?: number[];
+  webhookTimeoutMs?: number;
   throttle?: boolean;
 }
 
@@ -42,6 +44,8 @@ export interface Harness {
   call(token?: string | null, client?: Partial<Omit<RequestInfo, "token">>): Caller;
   /** Runs the email outbox once, as the background worker would. */
   deliverEmails(): Promise<number>;
+  /** Runs webhook delivery passes until nothing is due, as the background worker would; returns how many it sent. */
+  deliverWebhooks(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -74,6 +78,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     clock,
     key: randomBytes(32),
     retryDelaysMs: options.retryDelaysMs,
+    webhookRetryDelaysMs: options.webhookRetryDelaysMs,
+    webhookTimeoutMs: options.webhookTimeoutMs,
     hook:
       options.hook ??
       ((email) => {
@@ -107,6 +113,13 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       );
     },
     deliverEmails: () => running.delivery.runOnce(),
+    async deliverWebhooks() {
+      let total = 0;
+      for (let handled = await running.webhooks.runOnce(); handled > 0; handled = await running.webhooks.runOnce()) {
+        total += handled;
+      }
+      return total;
+    },
     async close() {
       await running.stop();
       await db.close();

@@ -1,16 +1,20 @@
 import type { EntityManager, MikroORM } from "@tenantry/db";
+import type { Actor } from "../domain/audit.js";
 import type { Caller } from "../domain/caller.js";
 import type { Clock } from "../domain/clock.js";
 import type { InvitationMailbox, ServiceContext } from "../domain/context.js";
 import { resolveCaller } from "../domain/sessions.js";
 import type { Logger } from "../logger.js";
 import type { Throttle } from "../throttle.js";
+import type { WebhookDelivery } from "../webhooks/delivery.js";
 
 /** Long-lived pieces every request shares. */
 export interface AppServices {
   orm: MikroORM;
   clock: Clock;
   mailbox: InvitationMailbox;
+  /** Webhook delivery: seals signing secrets, is told when changes commit. */
+  webhooks: WebhookDelivery;
   throttle: Throttle;
   logger: Logger;
   /** How long expired and revoked invitations are kept before a purge removes them. */
@@ -41,6 +45,8 @@ export interface Context {
   recordSession(change: SessionChange): void;
   /** The session change this request made last, if any. */
   sessionChange(): SessionChange | undefined;
+  /** Who the audit trail names, when not the caller (the command line: `cli`). */
+  actor?: Actor;
 }
 
 export function createContext(services: AppServices, request: RequestInfo): Context {
@@ -72,9 +78,10 @@ export function serviceContext(ctx: Context, caller: Caller): ServiceContext {
     mailbox: ctx.services.mailbox,
     audit: {
       actor:
-        caller.kind === "anonymous"
+        ctx.actor ??
+        (caller.kind === "anonymous"
           ? { type: "anonymous" }
-          : { type: "user", id: caller.user.id, email: caller.user.email },
+          : { type: "user", id: caller.user.id, email: caller.user.email }),
       client: { ip: ctx.request.ip, userAgent: ctx.request.userAgent },
     },
   };

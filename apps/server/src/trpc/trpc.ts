@@ -43,8 +43,16 @@ const mapDomainErrors = t.middleware(async ({ ctx, next }) => {
   return result;
 });
 
+/** After a change is committed, the webhook worker is told (deliveries may have been enqueued with it). */
+const wakeWebhooks = t.middleware(async ({ ctx, type, next }) => {
+  const result = await next();
+  if (type === "mutation" && result.ok) ctx.services.webhooks.changed();
+  return result;
+});
+
 export const publicProcedure = t.procedure
   .use(mapDomainErrors)
+  .use(wakeWebhooks)
   .use(({ ctx, next }) => next({ ctx: { svc: serviceContext(ctx, { kind: "anonymous" }) } }));
 
 /** Counts the call against throttle rules, keyed by client IP or by a field of the input. */

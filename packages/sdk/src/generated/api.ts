@@ -383,7 +383,11 @@ export interface ApiProcedures {
           | "role.granted"
           | "role.revoked"
           | "superuser.created"
-          | "email.delivery_failed";
+          | "email.delivery_failed"
+          | "webhook.created"
+          | "webhook.removed"
+          | "webhook.tested"
+          | "webhook.disabled";
         actor?: string;
         since?: string;
         until?: string;
@@ -406,7 +410,11 @@ export interface ApiProcedures {
           | "role.granted"
           | "role.revoked"
           | "superuser.created"
-          | "email.delivery_failed";
+          | "email.delivery_failed"
+          | "webhook.created"
+          | "webhook.removed"
+          | "webhook.tested"
+          | "webhook.disabled";
         occurredAt: string;
         actorType: "anonymous" | "user" | "system" | "cli";
         actorId: string | null;
@@ -439,7 +447,11 @@ export interface ApiProcedures {
           | "role.granted"
           | "role.revoked"
           | "superuser.created"
-          | "email.delivery_failed";
+          | "email.delivery_failed"
+          | "webhook.created"
+          | "webhook.removed"
+          | "webhook.tested"
+          | "webhook.disabled";
         actor?: string;
         since?: string;
         until?: string;
@@ -464,7 +476,11 @@ export interface ApiProcedures {
             | "role.granted"
             | "role.revoked"
             | "superuser.created"
-            | "email.delivery_failed";
+            | "email.delivery_failed"
+            | "webhook.created"
+            | "webhook.removed"
+            | "webhook.tested"
+            | "webhook.disabled";
           occurredAt: string;
           actorType: "anonymous" | "user" | "system" | "cli";
           actorId: string | null;
@@ -647,7 +663,11 @@ export interface ApiProcedures {
           | "role.granted"
           | "role.revoked"
           | "superuser.created"
-          | "email.delivery_failed";
+          | "email.delivery_failed"
+          | "webhook.created"
+          | "webhook.removed"
+          | "webhook.tested"
+          | "webhook.disabled";
         actor?: string;
         since?: string;
         until?: string;
@@ -670,7 +690,11 @@ export interface ApiProcedures {
           | "role.granted"
           | "role.revoked"
           | "superuser.created"
-          | "email.delivery_failed";
+          | "email.delivery_failed"
+          | "webhook.created"
+          | "webhook.removed"
+          | "webhook.tested"
+          | "webhook.disabled";
         occurredAt: string;
         actorType: "anonymous" | "user" | "system" | "cli";
         actorId: string | null;
@@ -681,6 +705,107 @@ export interface ApiProcedures {
           [key: string]: unknown;
         };
         userAgent: string | null;
+      }[];
+    };
+    /** Platform webhook endpoints (API.md, "Events for provisioners"). */
+    webhooks: {
+      kind: "query";
+      input?: {
+        tenant?: string;
+      };
+      output: {
+        id: string;
+        url: string;
+        eventTypes: string[] | null;
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+      }[];
+    };
+    /** Adds an endpoint; its signing secret is in this answer only. */
+    createWebhook: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        url: string;
+        eventTypes?: string[] | null;
+      };
+      output: {
+        id: string;
+        url: string;
+        eventTypes: string[] | null;
+        enabled: boolean;
+        disabledReason: string | null;
+        createdAt: string;
+        secret: string;
+      };
+    };
+    removeWebhook: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        id: string;
+      };
+      output: undefined;
+    };
+    /** Sends a `webhook.tested` event to the endpoint now (once, enabled or not) and answers with the delivery. */
+    testWebhook: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        id: string;
+      };
+      output: {
+        id: string;
+        endpointId: string;
+        eventId: string;
+        eventType: string;
+        tenantId: string | null;
+        status: "pending" | "failed" | "delivered";
+        attempts: number;
+        nextAttemptAt: string | null;
+        createdAt: string;
+        deliveredAt: string | null;
+        lastError: string | null;
+        attemptLog: {
+          attempt: number;
+          attemptedAt: string;
+          succeeded: boolean;
+          responseStatus: number | null;
+          latencyMs: number;
+          error: string | null;
+        }[];
+      };
+    };
+    /** An endpoint's deliveries, newest first, with every attempt. */
+    webhookDeliveries: {
+      kind: "query";
+      input: {
+        tenant?: string;
+        id: string;
+        status?: "pending" | "failed" | "delivered";
+        limit?: number;
+      };
+      output: {
+        id: string;
+        endpointId: string;
+        eventId: string;
+        eventType: string;
+        tenantId: string | null;
+        status: "pending" | "failed" | "delivered";
+        attempts: number;
+        nextAttemptAt: string | null;
+        createdAt: string;
+        deliveredAt: string | null;
+        lastError: string | null;
+        attemptLog: {
+          attempt: number;
+          attemptedAt: string;
+          succeeded: boolean;
+          responseStatus: number | null;
+          latencyMs: number;
+          error: string | null;
+        }[];
       }[];
     };
   };
@@ -735,5 +860,10 @@ export const procedureKinds = {
     grantRole: "mutation",
     revokeRole: "mutation",
     audit: "query",
+    webhooks: "query",
+    createWebhook: "mutation",
+    removeWebhook: "mutation",
+    testWebhook: "mutation",
+    webhookDeliveries: "query",
   },
 } as const;

@@ -13,6 +13,13 @@ import { requireTenant } from "../../domain/scope.js";
 import { listTenants } from "../../domain/tenants.js";
 import { listUsers } from "../../domain/users.js";
 import {
+  createWebhookEndpoint,
+  listWebhookDeliveries,
+  listWebhookEndpoints,
+  removeWebhookEndpoint,
+  testWebhookEndpoint,
+} from "../../domain/webhooks.js";
+import {
   actorFilter,
   auditAction,
   auditEventOutput,
@@ -30,8 +37,17 @@ import {
   roleAssignmentOutput,
   tenantOutput,
   userOutput,
+  wholeNumber,
 } from "../schemas.js";
 import { router, superuserProcedure } from "../trpc.js";
+import {
+  createdWebhookEndpointOutput,
+  webhookDeliveryOutput,
+  webhookDeliveryStatus,
+  webhookEndpointOutput,
+  webhookEventTypes,
+  webhookUrl,
+} from "../webhook-schemas.js";
 
 /**
  * The support engineer's tasks (the old Django admin), for superusers only,
@@ -104,4 +120,48 @@ export const opsRouter = router({
     )
     .output(z.array(auditEventOutput))
     .query(async ({ ctx, input }) => (await listAuditEvents(ctx, ctx.scope, input)).results),
+
+  /** Platform webhook endpoints (API.md, "Events for provisioners"). */
+  webhooks: superuserProcedure.output(z.array(webhookEndpointOutput)).query(({ ctx }) => listWebhookEndpoints(ctx)),
+
+  /** Adds an endpoint; its signing secret is in this answer only. */
+  createWebhook: superuserProcedure
+    .input(fields({ url: webhookUrl, eventTypes: webhookEventTypes.optional() }))
+    .output(createdWebhookEndpointOutput)
+    .mutation(async ({ ctx, input }) => {
+      const created = await createWebhookEndpoint(ctx.svc, ctx.services.webhooks, input);
+      ctx.services.webhooks.endpointsChanged();
+      return created;
+    }),
+
+  removeWebhook: superuserProcedure.input(fields({ id })).mutation(async ({ ctx, input }) => {
+    await removeWebhookEndpoint(ctx.svc, input.id);
+    ctx.services.webhooks.endpointsChanged();
+  }),
+
+  /** Sends a `webhook.tested` event to the endpoint now (once, enabled or not) and answers with the delivery. */
+  testWebhook: superuserProcedure
+    .input(fields({ id }))
+    .output(webhookDeliveryOutput)
+    .mutation(async ({ ctx, input }) => {
+      const deliveryId = await testWebhookEndpoint(ctx.svc, input.id);
+      await ctx.services.webhooks.runOnce(deliveryId);
+      const [delivery] = await listWebhookDeliveries(ctx, { deliveryId });
+      if (!delivery) throw new Error("the test delivery vanished");
+      return delivery;
+    }),
+
+  /** An endpoint's deliveries, newest first, with every attempt. */
+  webhookDeliveries: superuserProcedure
+    .input(
+      fields({
+        id,
+        status: webhookDeliveryStatus.optional(),
+        limit: wholeNumber(1, 1000).optional().describe("at most this many (1-1000, default 100)"),
+      }),
+    )
+    .output(z.array(webhookDeliveryOutput))
+    .query(({ ctx, input }) =>
+      listWebhookDeliveries(ctx, { endpointId: input.id, status: input.status, limit: input.limit }),
+    ),
 });
