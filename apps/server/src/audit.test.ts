@@ -224,6 +224,47 @@ describe("the audit trail records every change", () => {
       proven.add("auth.logout");
     });
 
+    it("user.updated, user.deactivated, user.activated, user.deleted: the acting admin, the member as target", async () => {
+      const member = await addMember(h, acme.admin, `lifecycle-${unique("x")}@invitee.example.com`, "VIEWER");
+      rememberToken(member.token);
+      const base = { id: expect.any(String), tenantId: acme.tenant.id, targetType: "user", ...fromClient };
+      const renamedAt = tick();
+      await as(member.token).user.updateMe({ firstName: "Grace" });
+      expect(await theEvent("user.updated", member.user.id)).toEqual({
+        ...base,
+        occurredAt: renamedAt,
+        ...userActor(member.user.id, member.user.email),
+        action: "user.updated",
+        targetId: member.user.id,
+        details: { firstName: "Grace" },
+      });
+      const byAdmin = { ...base, ...userActor(acme.adminId, acme.adminEmail), targetId: member.user.id };
+      const offAt = tick();
+      await acme.admin.user.deactivate({ id: member.user.id });
+      expect(await theEvent("user.deactivated", member.user.id)).toEqual({
+        ...byAdmin,
+        occurredAt: offAt,
+        action: "user.deactivated",
+        details: { email: member.user.email, endedSessions: 1 },
+      });
+      const onAt = tick();
+      await acme.admin.user.activate({ id: member.user.id });
+      expect(await theEvent("user.activated", member.user.id)).toEqual({
+        ...byAdmin,
+        occurredAt: onAt,
+        action: "user.activated",
+        details: { email: member.user.email },
+      });
+      const goneAt = tick();
+      await acme.admin.user.remove({ id: member.user.id });
+      expect(await theEvent("user.deleted", member.user.id)).toEqual({
+        ...byAdmin,
+        occurredAt: goneAt,
+        action: "user.deleted",
+        details: { email: member.user.email, roles: ["VIEWER"] },
+      });
+    });
+
     it("auth.login_failed: anonymous, the address's tenant when it names one account, never the password", async () => {
       const wrong = "Wrong-password-for-audit-1";
       secrets.add(wrong);
@@ -777,6 +818,10 @@ describe("the audit trail records every change", () => {
           "role.grant",
           "role.revoke",
           "tenant.create",
+          "user.activate",
+          "user.deactivate",
+          "user.remove",
+          "user.updateMe",
         ].sort(),
       );
     });

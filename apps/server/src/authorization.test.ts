@@ -192,6 +192,59 @@ describe("authorization", () => {
         },
       }),
     },
+    "user.updateMe": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => {
+        const { caller } = await freshCallerFor(actor);
+        const lastName = unique("Renamed");
+        return {
+          act: () => caller.user.updateMe({ lastName }),
+          verify: async ({ allowed, result }) => {
+            if (allowed) expect((await caller.user.me()).lastName).toBe((result as { lastName: string }).lastName);
+          },
+        };
+      },
+    },
+    "user.deactivate": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const userId = await userInA();
+        return {
+          act: () => callerFor(actor).user.deactivate({ id: userId }),
+          verify: async ({ allowed }) => {
+            const user = (await a.admin.user.list()).find((u) => u.id === userId);
+            expect(user?.isActive).toBe(!allowed);
+          },
+        };
+      },
+    },
+    "user.activate": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const userId = await userInA();
+        await a.admin.user.deactivate({ id: userId });
+        return {
+          act: () => callerFor(actor).user.activate({ id: userId }),
+          verify: async ({ allowed }) => {
+            const user = (await a.admin.user.list()).find((u) => u.id === userId);
+            expect(user?.isActive).toBe(allowed);
+          },
+        };
+      },
+    },
+    "user.remove": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const userId = await userInA();
+        return {
+          act: () => callerFor(actor).user.remove({ id: userId }),
+          verify: async ({ allowed }) => {
+            const found = (await a.admin.user.list()).some((u) => u.id === userId);
+            expect(found).toBe(!allowed);
+          },
+        };
+      },
+    },
     "invite.create": {
       allowed: ADMINS,
       prepare: async (actor) => {

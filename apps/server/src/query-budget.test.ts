@@ -25,6 +25,10 @@ const BUDGET = {
   "role.grant": 6,
   "role.revoke": 6,
   "role.revoke (ADMIN)": 8,
+  "user.updateMe": 5,
+  "user.deactivate": 9,
+  "user.activate": 6,
+  "user.remove": 8,
 } as const;
 
 type Measured = keyof typeof BUDGET;
@@ -82,6 +86,10 @@ describe("SQL statements per procedure", () => {
     await measure("role.revoke", () => admin.role.revoke({ id: grant.id }));
     const secondAdmin = (await admin.role.list({ userId: second.user.id, role: "ADMIN" }))[0];
     await measure("role.revoke (ADMIN)", () => admin.role.revoke({ id: secondAdmin?.id ?? "" }));
+    await measure("user.updateMe", () => member.caller.user.updateMe({ firstName: "Budget" }));
+    await measure("user.deactivate", () => admin.user.deactivate({ id: member.user.id }));
+    await measure("user.activate", () => admin.user.activate({ id: member.user.id }));
+    await measure("user.remove", () => admin.user.remove({ id: member.user.id }));
   });
 
   it("sends as many statements for dozens of rows as for one", async () => {

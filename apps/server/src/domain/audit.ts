@@ -28,6 +28,10 @@ export const AUDIT_ACTIONS = [
   "role.revoked",
   "superuser.created",
   "email.delivery_failed",
+  "user.updated",
+  "user.deactivated",
+  "user.activated",
+  "user.deleted",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -475,6 +475,7 @@ export async function acceptInvitation(
     firstName: user.firstName,
     lastName: user.lastName,
     isSuperuser: false,
+    isActive: true,
     dateJoined: user.dateJoined.toISOString(),
     roles: invitation.role ? [invitation.role] : [],
   });

@@ -106,7 +106,8 @@ function operation(route: RestRoute): Record<string, unknown> {
       in: "path",
       required: true,
       schema: route.id === "uuid" ? { type: "string", format: "uuid" } : { type: "string" },
-      description: route.id === "ref" ? "The tenant's id or slug" : undefined,
+      description:
+        route.id === "ref" ? "The tenant's id or slug" : route.id === "session" ? "The session's id" : undefined,
     });
   }
   for (const name of route.query ?? []) {

@@ -14,21 +14,21 @@ export type ProcedurePath = Paths<AppRouter["_def"]["record"]>;
  * procedure.
  */
 export interface RestRoute {
-  method: "GET" | "POST" | "DELETE";
+  method: "GET" | "POST" | "PATCH" | "DELETE";
   /** The documented path, `{id}` for the path parameter. */
   path: string;
   procedure: ProcedurePath;
   /** With `?limit=`, the list is answered by this procedure, in DRF's envelope. */
   pageProcedure?: ProcedurePath;
-  status: 200 | 201 | 204;
+  status: 200 | 201 | 202 | 204;
   /** Wire names taken from the JSON body; anything else in it is ignored. */
   body?: string[];
   /** Other wire names the body may use instead (`first_name` for `admin_first_name`). */
   bodyAliases?: Record<string, string>;
   /** Wire names taken from the query string. */
   query?: string[];
-  /** How `{id}` is matched: a UUID, or a tenant's id or slug. */
-  id?: "uuid" | "ref";
+  /** How `{id}` is matched: a UUID, a tenant's id or slug, or a session's id. */
+  id?: "uuid" | "ref" | "session";
   /** Sets (login) or clears (logout) the session cookie. */
   session?: "start" | "end";
   summary: string;
@@ -85,13 +85,51 @@ export const REST_ROUTES: RestRoute[] = [
   },
   { method: "GET", path: "/api/users/me/", procedure: "user.me", status: 200, summary: "The caller", tag: "users" },
   {
+    method: "PATCH",
+    path: "/api/users/me/",
+    procedure: "user.updateMe",
+    status: 200,
+    body: ["first_name", "last_name"],
+    summary: "Change the caller's own first and last name",
+    tag: "users",
+  },
+  {
     method: "GET",
     path: "/api/users/",
     procedure: "user.list",
     pageProcedure: "user.page",
     status: 200,
-    query: ["tenant"],
-    summary: "The users of the caller's tenant (superuser: `?tenant=` required)",
+    query: ["is_active", "tenant"],
+    summary: "The users of the caller's tenant (superuser: `?tenant=` required); `?is_active=true|false` filters",
+    tag: "users",
+  },
+  {
+    method: "POST",
+    path: "/api/users/{id}/deactivate/",
+    procedure: "user.deactivate",
+    status: 200,
+    id: "uuid",
+    summary:
+      "Deactivate a member: every session of theirs ends at once and they cannot log in; roles stay (tenant ADMIN, superuser; the last active ADMIN stays)",
+    tag: "users",
+  },
+  {
+    method: "POST",
+    path: "/api/users/{id}/activate/",
+    procedure: "user.activate",
+    status: 200,
+    id: "uuid",
+    summary: "Activate a deactivated member again; they log in anew (tenant ADMIN, superuser)",
+    tag: "users",
+  },
+  {
+    method: "DELETE",
+    path: "/api/users/{id}/",
+    procedure: "user.remove",
+    status: 204,
+    id: "uuid",
+    summary:
+      "Delete a member with their role assignments and sessions; audit events stay (tenant ADMIN, superuser; the last active ADMIN stays)",
     tag: "users",
   },
   {

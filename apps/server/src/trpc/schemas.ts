@@ -148,6 +148,7 @@ export const userOutput = z.object({
   tenantId: z.uuid().nullable(),
   roles: z.array(role),
   isSuperuser: z.boolean(),
+  isActive: z.boolean(),
   dateJoined: timestamp,
 });
 
