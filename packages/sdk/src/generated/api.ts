@@ -24,6 +24,7 @@ export interface ApiProcedures {
           tenantId: string | null;
           roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
           isSuperuser: boolean;
+          isActive: boolean;
           dateJoined: string;
         };
       };
@@ -45,6 +46,7 @@ export interface ApiProcedures {
         tenantId: string | null;
         roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
         isSuperuser: boolean;
+        isActive: boolean;
         dateJoined: string;
       };
     };
@@ -121,14 +123,16 @@ export interface ApiProcedures {
         tenantId: string | null;
         roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
         isSuperuser: boolean;
+        isActive: boolean;
         dateJoined: string;
       };
     };
-    /** The users of the caller's tenant; a superuser names the tenant. */
-    list: {
-      kind: "query";
-      input?: {
-        tenant?: string;
+    /** The caller's own names. */
+    updateMe: {
+      kind: "mutation";
+      input: {
+        firstName?: string;
+        lastName?: string;
       };
       output: {
         id: string;
@@ -138,6 +142,26 @@ export interface ApiProcedures {
         tenantId: string | null;
         roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
         isSuperuser: boolean;
+        isActive: boolean;
+        dateJoined: string;
+      };
+    };
+    /** The users of the caller's tenant; a superuser names the tenant. */
+    list: {
+      kind: "query";
+      input?: {
+        tenant?: string;
+        isActive?: boolean;
+      };
+      output: {
+        id: string;
+        email: string;
+        firstName: string;
+        lastName: string;
+        tenantId: string | null;
+        roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
+        isSuperuser: boolean;
+        isActive: boolean;
         dateJoined: string;
       }[];
     };
@@ -147,6 +171,7 @@ export interface ApiProcedures {
         tenant?: string;
         limit: number;
         offset?: number;
+        isActive?: boolean;
       };
       output: {
         count: number;
@@ -158,9 +183,56 @@ export interface ApiProcedures {
           tenantId: string | null;
           roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
           isSuperuser: boolean;
+          isActive: boolean;
           dateJoined: string;
         }[];
       };
+    };
+    /** Ends every session of the member at once; they cannot log in until activated. */
+    deactivate: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        id: string;
+      };
+      output: {
+        id: string;
+        email: string;
+        firstName: string;
+        lastName: string;
+        tenantId: string | null;
+        roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
+        isSuperuser: boolean;
+        isActive: boolean;
+        dateJoined: string;
+      };
+    };
+    activate: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        id: string;
+      };
+      output: {
+        id: string;
+        email: string;
+        firstName: string;
+        lastName: string;
+        tenantId: string | null;
+        roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
+        isSuperuser: boolean;
+        isActive: boolean;
+        dateJoined: string;
+      };
+    };
+    /** Deletes the member, their role assignments and sessions; audit events stay. */
+    remove: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        id: string;
+      };
+      output: undefined;
     };
   };
   invite: {
@@ -296,6 +368,7 @@ export interface ApiProcedures {
         tenantId: string | null;
         roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
         isSuperuser: boolean;
+        isActive: boolean;
         dateJoined: string;
       };
     };
@@ -383,7 +456,11 @@ export interface ApiProcedures {
           | "role.granted"
           | "role.revoked"
           | "superuser.created"
-          | "email.delivery_failed";
+          | "email.delivery_failed"
+          | "user.updated"
+          | "user.deactivated"
+          | "user.activated"
+          | "user.deleted";
         actor?: string;
         since?: string;
         until?: string;
@@ -406,7 +483,11 @@ export interface ApiProcedures {
           | "role.granted"
           | "role.revoked"
           | "superuser.created"
-          | "email.delivery_failed";
+          | "email.delivery_failed"
+          | "user.updated"
+          | "user.deactivated"
+          | "user.activated"
+          | "user.deleted";
         occurredAt: string;
         actorType: "anonymous" | "user" | "system" | "cli";
         actorId: string | null;
@@ -439,7 +520,11 @@ export interface ApiProcedures {
           | "role.granted"
           | "role.revoked"
           | "superuser.created"
-          | "email.delivery_failed";
+          | "email.delivery_failed"
+          | "user.updated"
+          | "user.deactivated"
+          | "user.activated"
+          | "user.deleted";
         actor?: string;
         since?: string;
         until?: string;
@@ -464,7 +549,11 @@ export interface ApiProcedures {
             | "role.granted"
             | "role.revoked"
             | "superuser.created"
-            | "email.delivery_failed";
+            | "email.delivery_failed"
+            | "user.updated"
+            | "user.deactivated"
+            | "user.activated"
+            | "user.deleted";
           occurredAt: string;
           actorType: "anonymous" | "user" | "system" | "cli";
           actorId: string | null;
@@ -505,6 +594,7 @@ export interface ApiProcedures {
         tenantId: string | null;
         roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
         isSuperuser: boolean;
+        isActive: boolean;
         dateJoined: string;
       }[];
     };
@@ -647,7 +737,11 @@ export interface ApiProcedures {
           | "role.granted"
           | "role.revoked"
           | "superuser.created"
-          | "email.delivery_failed";
+          | "email.delivery_failed"
+          | "user.updated"
+          | "user.deactivated"
+          | "user.activated"
+          | "user.deleted";
         actor?: string;
         since?: string;
         until?: string;
@@ -670,7 +764,11 @@ export interface ApiProcedures {
           | "role.granted"
           | "role.revoked"
           | "superuser.created"
-          | "email.delivery_failed";
+          | "email.delivery_failed"
+          | "user.updated"
+          | "user.deactivated"
+          | "user.activated"
+          | "user.deleted";
         occurredAt: string;
         actorType: "anonymous" | "user" | "system" | "cli";
         actorId: string | null;
@@ -701,8 +799,12 @@ export const procedureKinds = {
   },
   user: {
     me: "query",
+    updateMe: "mutation",
     list: "query",
     page: "query",
+    deactivate: "mutation",
+    activate: "mutation",
+    remove: "mutation",
   },
   invite: {
     create: "mutation",
