@@ -265,6 +265,37 @@ describe("the audit trail records every change", () => {
       });
     });
 
+    it("auth.password_changed, auth.session_ended, auth.sessions_ended: the user acting on their own sessions", async () => {
+      const own = await signUpFromClient();
+      const login = async () => {
+        const { token } = await as(null).auth.login({ email: own.adminEmail, password: STRONG_PASSWORD });
+        rememberToken(token);
+        return token;
+      };
+      const [one, two] = [await login(), await login()];
+      const self = { id: expect.any(String), tenantId: own.tenant.id, targetType: "user", targetId: own.adminId };
+      const base = { ...self, ...userActor(own.adminId, own.adminEmail), ...fromClient };
+      const endedAt = tick();
+      await as(one).auth.endSession({ id: two.split(".")[0] as string });
+      expect(await events("action = 'auth.session_ended' and occurred_at = ?", [endedAt])).toEqual([
+        { ...base, occurredAt: endedAt, action: "auth.session_ended", details: { current: false } },
+      ]);
+      proven.add("auth.session_ended");
+      const othersAt = tick();
+      await own.admin.auth.endOtherSessions();
+      expect(await events("action = 'auth.sessions_ended' and occurred_at = ?", [othersAt])).toEqual([
+        { ...base, occurredAt: othersAt, action: "auth.sessions_ended", details: { ended: 1 } },
+      ]);
+      proven.add("auth.sessions_ended");
+      await login();
+      const changedAt = tick();
+      await own.admin.auth.changePassword({ currentPassword: STRONG_PASSWORD, newPassword: STRONG_PASSWORD });
+      expect(await events("action = 'auth.password_changed' and occurred_at = ?", [changedAt])).toEqual([
+        { ...base, occurredAt: changedAt, action: "auth.password_changed", details: { endedSessions: 1 } },
+      ]);
+      proven.add("auth.password_changed");
+    });
+
     it("auth.login_failed: anonymous, the address's tenant when it names one account, never the password", async () => {
       const wrong = "Wrong-password-for-audit-1";
       secrets.add(wrong);
@@ -802,6 +833,9 @@ describe("the audit trail records every change", () => {
       // A new mutation must be added here deliberately (and must not touch audit_events).
       expect(mutations).toEqual(
         [
+          "auth.changePassword",
+          "auth.endOtherSessions",
+          "auth.endSession",
           "auth.login",
           "auth.logout",
           "invite.accept",

@@ -80,6 +80,23 @@ describe("authorization", () => {
     return { caller: h.call(token), token };
   }
 
+  /**
+   * A new user of the actor's kind with two sessions (`caller` and `other`),
+   * for procedures that end sessions the shared identities need.
+   */
+  async function disposableCallerFor(actor: Actor): Promise<{ caller: Caller; other?: Caller }> {
+    if (actor === "anonymous") return { caller: h.call() };
+    let email: string;
+    if (actor === "superuser") email = (await superuser(h)).user.email;
+    else {
+      const role = actor === "role-less member" ? null : actor;
+      email = (await addMember(h, a.admin, `${unique("disposable")}@matrix.example.com`, role)).user.email;
+    }
+    const tenant = actor === "superuser" ? undefined : a.tenant.id;
+    const login = () => h.call().auth.login({ email, password: STRONG_PASSWORD, tenant });
+    return { caller: h.call((await login()).token), other: h.call((await login()).token) };
+  }
+
   /** `tenant` for a superuser where a tenant must be named; members pass nothing. */
   function tenantFor(actor: Actor): string | undefined {
     return actor === "superuser" ? a.tenant.slug : undefined;
@@ -132,6 +149,59 @@ describe("authorization", () => {
           if (allowed && actor !== "anonymous") expect((result as { id: string }).id).toBe(identities[actor].id);
         },
       }),
+    },
+    "auth.changePassword": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => {
+        const { caller, other } = await disposableCallerFor(actor);
+        return {
+          act: () =>
+            caller.auth.changePassword({ currentPassword: STRONG_PASSWORD, newPassword: "changed-Passphrase-42" }),
+          verify: async ({ allowed }) => {
+            if (!other) return;
+            if (allowed) {
+              expect(await caller.auth.me()).toBeDefined();
+              expect((await failure(other.auth.me())).code).toBe("UNAUTHORIZED");
+            } else expect(await other.auth.me()).toBeDefined();
+          },
+        };
+      },
+    },
+    "auth.sessions": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => ({
+        act: () => callerFor(actor).auth.sessions(),
+        verify: async ({ allowed, result }) => {
+          if (allowed) expect((result as { current: boolean }[]).filter((s) => s.current)).toHaveLength(1);
+        },
+      }),
+    },
+    "auth.endSession": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => {
+        const { caller, token } = await freshCallerFor(actor);
+        const id = token ? (token.split(".")[0] as string) : "nosuchsessionid12345678";
+        return {
+          act: () => caller.auth.endSession({ id }),
+          verify: async ({ allowed }) => {
+            if (allowed && token) expect((await failure(h.call(token).auth.me())).code).toBe("UNAUTHORIZED");
+          },
+        };
+      },
+    },
+    "auth.endOtherSessions": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => {
+        const { caller, other } = await disposableCallerFor(actor);
+        return {
+          act: () => caller.auth.endOtherSessions(),
+          verify: async ({ allowed }) => {
+            if (!other) return;
+            if (allowed) expect((await failure(other.auth.me())).code).toBe("UNAUTHORIZED");
+            else expect(await other.auth.me()).toBeDefined();
+          },
+        };
+      },
     },
     "tenant.create": {
       allowed: EVERYONE,

@@ -29,6 +29,10 @@ const BUDGET = {
   "user.deactivate": 9,
   "user.activate": 6,
   "user.remove": 8,
+  "auth.sessions": 2,
+  "auth.endSession": 5,
+  "auth.endOtherSessions": 5,
+  "auth.changePassword": 8,
 } as const;
 
 type Measured = keyof typeof BUDGET;
@@ -90,6 +94,13 @@ describe("SQL statements per procedure", () => {
     await measure("user.deactivate", () => admin.user.deactivate({ id: member.user.id }));
     await measure("user.activate", () => admin.user.activate({ id: member.user.id }));
     await measure("user.remove", () => admin.user.remove({ id: member.user.id }));
+    const extra = await h.call().auth.login({ email: adminEmail, password: STRONG_PASSWORD });
+    await measure("auth.sessions", () => admin.auth.sessions());
+    await measure("auth.endSession", () => admin.auth.endSession({ id: extra.token.split(".")[0] as string }));
+    await measure("auth.endOtherSessions", () => admin.auth.endOtherSessions());
+    await measure("auth.changePassword", () =>
+      admin.auth.changePassword({ currentPassword: STRONG_PASSWORD, newPassword: STRONG_PASSWORD }),
+    );
   });
 
   it("sends as many statements for dozens of rows as for one", async () => {

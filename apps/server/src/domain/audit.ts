@@ -32,6 +32,9 @@ export const AUDIT_ACTIONS = [
   "user.deactivated",
   "user.activated",
   "user.deleted",
+  "auth.password_changed",
+  "auth.session_ended",
+  "auth.sessions_ended",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -100,6 +100,10 @@ const API_MD_OPERATIONS = new Set([
   "POST /api/users/{id}/deactivate/",
   "POST /api/users/{id}/activate/",
   "DELETE /api/users/{id}/",
+  "POST /api/auth/password/change/",
+  "GET /api/auth/sessions/",
+  "DELETE /api/auth/sessions/",
+  "DELETE /api/auth/sessions/{id}/",
 ]);
 
 /** `/api/users/:id/` → `/api/users/{id}/` (OpenAPI's spelling). */
@@ -198,6 +202,10 @@ describe("the OpenAPI document and the docs page", () => {
       "POST /api/user-roles/": { properties: ["role", "user"], required: ["role", "user"] },
       "POST /api/users/invitations/{id}/extend/": { properties: ["days"], required: [] },
       "PATCH /api/users/me/": { properties: ["first_name", "last_name"], required: [] },
+      "POST /api/auth/password/change/": {
+        properties: ["current_password", "new_password"],
+        required: ["current_password", "new_password"],
+      },
     };
     const queries: Record<string, string[]> = {
       "GET /api/tenants/": ["limit", "offset"],

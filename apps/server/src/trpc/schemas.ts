@@ -199,3 +199,15 @@ export const purgeOutput = z.object({
   dryRun: z.boolean(),
   cutoff: timestamp.describe("expired or revoked before this instant"),
 });
+
+export const sessionOutput = z.object({
+  id: z.string().describe("The session's id (not its token)"),
+  createdAt: timestamp,
+  expiresAt: timestamp,
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  current: z.boolean().describe("The session this request came with"),
+});
+
+/** A session's id, as `sessions` lists it. */
+export const sessionId = requiredText(64);

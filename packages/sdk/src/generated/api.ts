@@ -50,6 +50,42 @@ export interface ApiProcedures {
         dateJoined: string;
       };
     };
+    /** Every other session of the caller ends; the calling one stays. Throttled like login. */
+    changePassword: {
+      kind: "mutation";
+      input: {
+        currentPassword: string;
+        newPassword: string;
+      };
+      output: undefined;
+    };
+    /** The caller's live sessions, newest first. */
+    sessions: {
+      kind: "query";
+      input?: undefined;
+      output: {
+        id: string;
+        createdAt: string;
+        expiresAt: string;
+        ip: string | null;
+        userAgent: string | null;
+        current: boolean;
+      }[];
+    };
+    /** Ends one of the caller's sessions; anyone else's is NOT_FOUND. */
+    endSession: {
+      kind: "mutation";
+      input: {
+        id: string;
+      };
+      output: undefined;
+    };
+    /** Ends every session of the caller but the current one. */
+    endOtherSessions: {
+      kind: "mutation";
+      input?: undefined;
+      output: undefined;
+    };
   };
   tenant: {
     /** Self-service sign-up: the tenant and its first ADMIN. */
@@ -460,7 +496,10 @@ export interface ApiProcedures {
           | "user.updated"
           | "user.deactivated"
           | "user.activated"
-          | "user.deleted";
+          | "user.deleted"
+          | "auth.password_changed"
+          | "auth.session_ended"
+          | "auth.sessions_ended";
         actor?: string;
         since?: string;
         until?: string;
@@ -469,6 +508,7 @@ export interface ApiProcedures {
         ip: string | null;
         id: string;
         tenantId: string | null;
+        userAgent: string | null;
         action:
           | "tenant.created"
           | "auth.login_succeeded"
@@ -487,7 +527,10 @@ export interface ApiProcedures {
           | "user.updated"
           | "user.deactivated"
           | "user.activated"
-          | "user.deleted";
+          | "user.deleted"
+          | "auth.password_changed"
+          | "auth.session_ended"
+          | "auth.sessions_ended";
         occurredAt: string;
         actorType: "anonymous" | "user" | "system" | "cli";
         actorId: string | null;
@@ -497,7 +540,6 @@ export interface ApiProcedures {
         details: {
           [key: string]: unknown;
         };
-        userAgent: string | null;
       }[];
     };
     page: {
@@ -524,7 +566,10 @@ export interface ApiProcedures {
           | "user.updated"
           | "user.deactivated"
           | "user.activated"
-          | "user.deleted";
+          | "user.deleted"
+          | "auth.password_changed"
+          | "auth.session_ended"
+          | "auth.sessions_ended";
         actor?: string;
         since?: string;
         until?: string;
@@ -535,6 +580,7 @@ export interface ApiProcedures {
           ip: string | null;
           id: string;
           tenantId: string | null;
+          userAgent: string | null;
           action:
             | "tenant.created"
             | "auth.login_succeeded"
@@ -553,7 +599,10 @@ export interface ApiProcedures {
             | "user.updated"
             | "user.deactivated"
             | "user.activated"
-            | "user.deleted";
+            | "user.deleted"
+            | "auth.password_changed"
+            | "auth.session_ended"
+            | "auth.sessions_ended";
           occurredAt: string;
           actorType: "anonymous" | "user" | "system" | "cli";
           actorId: string | null;
@@ -563,7 +612,6 @@ export interface ApiProcedures {
           details: {
             [key: string]: unknown;
           };
-          userAgent: string | null;
         }[];
       };
     };
@@ -741,7 +789,10 @@ export interface ApiProcedures {
           | "user.updated"
           | "user.deactivated"
           | "user.activated"
-          | "user.deleted";
+          | "user.deleted"
+          | "auth.password_changed"
+          | "auth.session_ended"
+          | "auth.sessions_ended";
         actor?: string;
         since?: string;
         until?: string;
@@ -750,6 +801,7 @@ export interface ApiProcedures {
         ip: string | null;
         id: string;
         tenantId: string | null;
+        userAgent: string | null;
         action:
           | "tenant.created"
           | "auth.login_succeeded"
@@ -768,7 +820,10 @@ export interface ApiProcedures {
           | "user.updated"
           | "user.deactivated"
           | "user.activated"
-          | "user.deleted";
+          | "user.deleted"
+          | "auth.password_changed"
+          | "auth.session_ended"
+          | "auth.sessions_ended";
         occurredAt: string;
         actorType: "anonymous" | "user" | "system" | "cli";
         actorId: string | null;
@@ -778,7 +833,6 @@ export interface ApiProcedures {
         details: {
           [key: string]: unknown;
         };
-        userAgent: string | null;
       }[];
     };
   };
@@ -790,6 +844,10 @@ export const procedureKinds = {
     login: "mutation",
     logout: "mutation",
     me: "query",
+    changePassword: "mutation",
+    sessions: "query",
+    endSession: "mutation",
+    endOtherSessions: "mutation",
   },
   tenant: {
     create: "mutation",
