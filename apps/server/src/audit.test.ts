@@ -92,7 +92,7 @@ function bouncingHook(emails: InvitationEmail[]) {
 }
 
 function tokenOf(email: InvitationEmail): string {
-  return new URL(email.acceptUrl).searchParams.get("token") ?? "";
+  return new URLSearchParams(new URL(email.acceptUrl).hash.slice(1)).get("token") ?? "";
 }
 
 describe("the audit trail records every change", () => {
@@ -839,8 +839,10 @@ describe("the audit trail records every change", () => {
           "auth.login",
           "auth.logout",
           "invite.accept",
+          "invite.bulk",
           "invite.create",
           "invite.extend",
+          "invite.preview",
           "invite.resend",
           "invite.revoke",
           "ops.extendInvitation",

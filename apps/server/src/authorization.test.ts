@@ -328,6 +328,32 @@ describe("authorization", () => {
         };
       },
     },
+    "invite.bulk": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const email = `${unique("matrix-bulk")}@matrix.example.com`;
+        return {
+          act: () =>
+            callerFor(actor).invite.bulk({ invitations: [{ email, role: "VIEWER" }], tenant: tenantFor(actor) }),
+          verify: async ({ allowed }) => {
+            const found = (await a.admin.invite.list()).filter((i) => i.email === email);
+            expect(found).toHaveLength(allowed ? 1 : 0);
+          },
+        };
+      },
+    },
+    "invite.preview": {
+      allowed: EVERYONE,
+      prepare: async (actor) => {
+        const invitation = await invitationInA("VIEWER");
+        return {
+          act: () => callerFor(actor).invite.preview({ token: invitation.token }),
+          verify: async ({ result }) => {
+            expect(result).toMatchObject({ status: "pending", email: invitation.email, role: "VIEWER" });
+          },
+        };
+      },
+    },
     "invite.list": {
       allowed: ADMINS,
       prepare: async (actor) => {

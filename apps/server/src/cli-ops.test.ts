@@ -121,7 +121,7 @@ describe("the tenantry CLI", { timeout: 120_000 }, () => {
   }
 
   const tokenOf = (email: InvitationEmail | undefined) =>
-    email ? new URL(email.acceptUrl).searchParams.get("token") : null;
+    email ? new URLSearchParams(new URL(email.acceptUrl).hash.slice(1)).get("token") : null;
 
   async function signUp(name: string) {
     const adminEmail = `admin@${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.example.com`;

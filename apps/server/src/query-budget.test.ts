@@ -33,6 +33,8 @@ const BUDGET = {
   "auth.endSession": 5,
   "auth.endOtherSessions": 5,
   "auth.changePassword": 8,
+  "invite.preview": 1,
+  "invite.bulk": 8,
 } as const;
 
 type Measured = keyof typeof BUDGET;
@@ -98,6 +100,11 @@ describe("SQL statements per procedure", () => {
     await measure("auth.sessions", () => admin.auth.sessions());
     await measure("auth.endSession", () => admin.auth.endSession({ id: extra.token.split(".")[0] as string }));
     await measure("auth.endOtherSessions", () => admin.auth.endOtherSessions());
+    const previewed = await admin.invite.create({ email: "preview@example.com", role: null });
+    await measure("invite.preview", () => h.call().invite.preview({ token: previewed.token }));
+    await measure("invite.bulk", () =>
+      admin.invite.bulk({ invitations: [{ email: "bulk1@example.com" }, { email: "preview@example.com" }] }),
+    );
     await measure("auth.changePassword", () =>
       admin.auth.changePassword({ currentPassword: STRONG_PASSWORD, newPassword: STRONG_PASSWORD }),
     );

@@ -104,6 +104,8 @@ const API_MD_OPERATIONS = new Set([
   "GET /api/auth/sessions/",
   "DELETE /api/auth/sessions/",
   "DELETE /api/auth/sessions/{id}/",
+  "POST /api/users/invitations/preview/",
+  "POST /api/users/invite/bulk/",
 ]);
 
 /** `/api/users/:id/` → `/api/users/{id}/` (OpenAPI's spelling). */
@@ -202,6 +204,8 @@ describe("the OpenAPI document and the docs page", () => {
       "POST /api/user-roles/": { properties: ["role", "user"], required: ["role", "user"] },
       "POST /api/users/invitations/{id}/extend/": { properties: ["days"], required: [] },
       "PATCH /api/users/me/": { properties: ["first_name", "last_name"], required: [] },
+      "POST /api/users/invitations/preview/": { properties: ["token"], required: ["token"] },
+      "POST /api/users/invite/bulk/": { properties: ["invitations", "tenant"], required: ["invitations"] },
       "POST /api/auth/password/change/": {
         properties: ["current_password", "new_password"],
         required: ["current_password", "new_password"],

@@ -30,7 +30,14 @@ const COMPONENTS = new Map<z.ZodType, string>([
 ]);
 
 /** Procedures anyone may call; every other operation needs a session. */
-const PUBLIC = new Set(["tenant.create", "auth.login", "invite.accept"]);
+const PUBLIC = new Set([
+  "tenant.create",
+  "auth.login",
+  "invite.accept",
+  "invite.preview",
+  "auth.requestPasswordReset",
+  "auth.confirmPasswordReset",
+]);
 
 const detail = (example: string): JsonSchema => ({
   type: "object",

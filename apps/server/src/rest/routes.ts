@@ -206,6 +206,26 @@ export const REST_ROUTES: RestRoute[] = [
   },
   {
     method: "POST",
+    path: "/api/users/invite/bulk/",
+    procedure: "invite.bulk",
+    status: 200,
+    body: ["invitations", "tenant"],
+    summary:
+      "Invite 1 to 100 addresses at once; per-row results in input order, each created row mailed as a single invite (tenant ADMIN, superuser passes `tenant`)",
+    tag: "invitations",
+  },
+  {
+    method: "POST",
+    path: "/api/users/invitations/preview/",
+    procedure: "invite.preview",
+    status: 200,
+    body: ["token"],
+    summary:
+      "What an accept link's page shows: a pending invitation's email, role, tenant, inviter and expiry; only the status when expired or accepted; 404 when unknown or revoked (throttled per IP)",
+    tag: "invitations",
+  },
+  {
+    method: "POST",
     path: "/api/users/accept-invite/",
     procedure: "invite.accept",
     status: 201,

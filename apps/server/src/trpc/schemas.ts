@@ -211,3 +211,30 @@ export const sessionOutput = z.object({
 
 /** A session's id, as `sessions` lists it. */
 export const sessionId = requiredText(64);
+
+export const invitationPreviewOutput = z.object({
+  status: z.enum(["pending", "expired", "accepted"]),
+  email: z.string().optional().describe("Only while pending, as are the fields below"),
+  role: role.nullable().optional(),
+  tenant: z.object({ name: z.string(), slug: z.string() }).optional(),
+  invitedByName: z.string().nullable().optional().describe("The inviter's full name, or email"),
+  expiresAt: timestamp.optional(),
+});
+
+/** One row of a bulk invite, checked on its own so that a bad row never fails the others. */
+export const bulkInvitationRow = fields({ email, role: role.nullable().optional() });
+export const bulkInvitations = z
+  .array(z.unknown(), { error: typeMessage('Expected a list of items but got type "dict".') })
+  .min(1, "This list may not be empty.")
+  .max(100, "Ensure this field has no more than 100 elements.");
+
+export const bulkInviteOutput = z.object({
+  created: z.number().int(),
+  failed: z.number().int(),
+  results: z.array(
+    z.union([
+      z.object({ email: z.string(), invitation: createdInvitationOutput }),
+      z.object({ email: z.string(), errors: z.record(z.string(), z.array(z.string())) }),
+    ]),
+  ),
+});
