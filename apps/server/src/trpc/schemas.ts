@@ -232,9 +232,10 @@ export const bulkInviteOutput = z.object({
   created: z.number().int(),
   failed: z.number().int(),
   results: z.array(
-    z.union([
-      z.object({ email: z.string(), invitation: createdInvitationOutput }),
-      z.object({ email: z.string(), errors: z.record(z.string(), z.array(z.string())) }),
-    ]),
+    z.object({
+      email: z.string(),
+      invitation: createdInvitationOutput.optional().describe("The created invitation, with its token; or"),
+      errors: z.record(z.string(), z.array(z.string())).optional().describe("why this row was not invited"),
+    }),
   ),
 });

@@ -294,6 +294,37 @@ export interface ApiProcedures {
         token: string;
       };
     };
+    /** Up to 100 invites, each created and mailed as a single invite; a bad row never stops the others. */
+    bulk: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        invitations: unknown[];
+      };
+      output: {
+        created: number;
+        failed: number;
+        results: {
+          email: string;
+          invitation?: {
+            id: string;
+            tenantId: string;
+            email: string;
+            role: "ADMIN" | "ANALYST" | "VIEWER" | null;
+            status: "pending" | "accepted" | "revoked" | "expired";
+            invitedById: string | null;
+            createdAt: string;
+            expiresAt: string;
+            acceptedAt: string | null;
+            emailDelivery: "pending" | "sent" | "failed";
+            token: string;
+          };
+          errors?: {
+            [key: string]: string[];
+          };
+        }[];
+      };
+    };
     /** Never with tokens. */
     list: {
       kind: "query";
@@ -385,6 +416,24 @@ export interface ApiProcedures {
         acceptedAt: string | null;
         emailDelivery: "pending" | "sent" | "failed";
         token: string;
+      };
+    };
+    /** What the accept page shows for a token; changes nothing. A mutation, so the token never rides in a URL. */
+    preview: {
+      kind: "mutation";
+      input: {
+        token: string;
+      };
+      output: {
+        status: "pending" | "accepted" | "expired";
+        email?: string;
+        role?: "ADMIN" | "ANALYST" | "VIEWER" | null;
+        tenant?: {
+          name: string;
+          slug: string;
+        };
+        invitedByName?: string | null;
+        expiresAt?: string;
       };
     };
     /** Anyone holding a token; creates the user in the inviting tenant. */
@@ -866,11 +915,13 @@ export const procedureKinds = {
   },
   invite: {
     create: "mutation",
+    bulk: "mutation",
     list: "query",
     page: "query",
     revoke: "mutation",
     extend: "mutation",
     resend: "mutation",
+    preview: "mutation",
     accept: "mutation",
   },
   role: {
