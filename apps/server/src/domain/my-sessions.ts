@@ -102,3 +102,38 @@ export async function endOtherSessions(
     return count;
   });
 }
+
+/** Ends every session of a member (operators: `tenantry sessions revoke --user`); returns how many ended. */
+export async function endSessionsOfUser(
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
+  userId: string,
+): Promise<number> {
+  return ctx.em.transactional(async (em) => {
+    const users = await em
+      .getConnection()
+      .execute<{ tenant_id: string | null }[]>(
+        "select tenant_id from users where id = ?",
+        [userId],
+        "all",
+        em.getTransactionContext(),
+      );
+    const user = users[0];
+    if (!user) throw new NotFound();
+    const ended = await em
+      .getConnection()
+      .execute("delete from sessions where user_id = ?", [userId], "run", em.getTransactionContext());
+    const count = (ended as { affectedRows?: number }).affectedRows ?? 0;
+    await insertAudit(
+      em,
+      ctx.audit,
+      {
+        action: "auth.sessions_ended",
+        tenantId: user.tenant_id,
+        target: { type: "user", id: userId },
+        details: { ended: count },
+      },
+      ctx.clock.now(),
+    );
+    return count;
+  });
+}
