@@ -94,7 +94,7 @@ function bouncingHook(emails: InvitationEmail[]) {
 }
 
 function tokenOf(email: InvitationEmail): string {
-  return new URL(email.acceptUrl).searchParams.get("token") ?? "";
+  return new URLSearchParams(new URL(email.acceptUrl).hash.slice(1)).get("token") ?? "";
 }
 
 describe("the audit trail records every change", () => {
@@ -224,6 +224,78 @@ describe("the audit trail records every change", () => {
         },
       ]);
       proven.add("auth.logout");
+    });
+
+    it("user.updated, user.deactivated, user.activated, user.deleted: the acting admin, the member as target", async () => {
+      const member = await addMember(h, acme.admin, `lifecycle-${unique("x")}@invitee.example.com`, "VIEWER");
+      rememberToken(member.token);
+      const base = { id: expect.any(String), tenantId: acme.tenant.id, targetType: "user", ...fromClient };
+      const renamedAt = tick();
+      await as(member.token).user.updateMe({ firstName: "Grace" });
+      expect(await theEvent("user.updated", member.user.id)).toEqual({
+        ...base,
+        occurredAt: renamedAt,
+        ...userActor(member.user.id, member.user.email),
+        action: "user.updated",
+        targetId: member.user.id,
+        details: { firstName: "Grace" },
+      });
+      const byAdmin = { ...base, ...userActor(acme.adminId, acme.adminEmail), targetId: member.user.id };
+      const offAt = tick();
+      await acme.admin.user.deactivate({ id: member.user.id });
+      expect(await theEvent("user.deactivated", member.user.id)).toEqual({
+        ...byAdmin,
+        occurredAt: offAt,
+        action: "user.deactivated",
+        details: { email: member.user.email, endedSessions: 1 },
+      });
+      const onAt = tick();
+      await acme.admin.user.activate({ id: member.user.id });
+      expect(await theEvent("user.activated", member.user.id)).toEqual({
+        ...byAdmin,
+        occurredAt: onAt,
+        action: "user.activated",
+        details: { email: member.user.email },
+      });
+      const goneAt = tick();
+      await acme.admin.user.remove({ id: member.user.id });
+      expect(await theEvent("user.deleted", member.user.id)).toEqual({
+        ...byAdmin,
+        occurredAt: goneAt,
+        action: "user.deleted",
+        details: { email: member.user.email, roles: ["VIEWER"] },
+      });
+    });
+
+    it("auth.password_changed, auth.session_ended, auth.sessions_ended: the user acting on their own sessions", async () => {
+      const own = await signUpFromClient();
+      const login = async () => {
+        const { token } = await as(null).auth.login({ email: own.adminEmail, password: STRONG_PASSWORD });
+        rememberToken(token);
+        return token;
+      };
+      const [one, two] = [await login(), await login()];
+      const self = { id: expect.any(String), tenantId: own.tenant.id, targetType: "user", targetId: own.adminId };
+      const base = { ...self, ...userActor(own.adminId, own.adminEmail), ...fromClient };
+      const endedAt = tick();
+      await as(one).auth.endSession({ id: two.split(".")[0] as string });
+      expect(await events("action = 'auth.session_ended' and occurred_at = ?", [endedAt])).toEqual([
+        { ...base, occurredAt: endedAt, action: "auth.session_ended", details: { current: false } },
+      ]);
+      proven.add("auth.session_ended");
+      const othersAt = tick();
+      await own.admin.auth.endOtherSessions();
+      expect(await events("action = 'auth.sessions_ended' and occurred_at = ?", [othersAt])).toEqual([
+        { ...base, occurredAt: othersAt, action: "auth.sessions_ended", details: { ended: 1 } },
+      ]);
+      proven.add("auth.sessions_ended");
+      await login();
+      const changedAt = tick();
+      await own.admin.auth.changePassword({ currentPassword: STRONG_PASSWORD, newPassword: STRONG_PASSWORD });
+      expect(await events("action = 'auth.password_changed' and occurred_at = ?", [changedAt])).toEqual([
+        { ...base, occurredAt: changedAt, action: "auth.password_changed", details: { endedSessions: 1 } },
+      ]);
+      proven.add("auth.password_changed");
     });
 
     it("auth.login_failed: anonymous, the address's tenant when it names one account, never the password", async () => {
@@ -818,11 +890,16 @@ describe("the audit trail records every change", () => {
       // A new mutation must be added here deliberately (and must not touch audit_events).
       expect(mutations).toEqual(
         [
+          "auth.changePassword",
+          "auth.endOtherSessions",
+          "auth.endSession",
           "auth.login",
           "auth.logout",
           "invite.accept",
+          "invite.bulk",
           "invite.create",
           "invite.extend",
+          "invite.preview",
           "invite.resend",
           "invite.revoke",
           "ops.createWebhook",
@@ -837,6 +914,10 @@ describe("the audit trail records every change", () => {
           "role.grant",
           "role.revoke",
           "tenant.create",
+          "user.activate",
+          "user.deactivate",
+          "user.remove",
+          "user.updateMe",
         ].sort(),
       );
     });

@@ -80,6 +80,23 @@ describe("authorization", () => {
     return { caller: h.call(token), token };
   }
 
+  /**
+   * A new user of the actor's kind with two sessions (`caller` and `other`),
+   * for procedures that end sessions the shared identities need.
+   */
+  async function disposableCallerFor(actor: Actor): Promise<{ caller: Caller; other?: Caller }> {
+    if (actor === "anonymous") return { caller: h.call() };
+    let email: string;
+    if (actor === "superuser") email = (await superuser(h)).user.email;
+    else {
+      const role = actor === "role-less member" ? null : actor;
+      email = (await addMember(h, a.admin, `${unique("disposable")}@matrix.example.com`, role)).user.email;
+    }
+    const tenant = actor === "superuser" ? undefined : a.tenant.id;
+    const login = () => h.call().auth.login({ email, password: STRONG_PASSWORD, tenant });
+    return { caller: h.call((await login()).token), other: h.call((await login()).token) };
+  }
+
   /** `tenant` for a superuser where a tenant must be named; members pass nothing. */
   function tenantFor(actor: Actor): string | undefined {
     return actor === "superuser" ? a.tenant.slug : undefined;
@@ -138,6 +155,59 @@ describe("authorization", () => {
           if (allowed && actor !== "anonymous") expect((result as { id: string }).id).toBe(identities[actor].id);
         },
       }),
+    },
+    "auth.changePassword": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => {
+        const { caller, other } = await disposableCallerFor(actor);
+        return {
+          act: () =>
+            caller.auth.changePassword({ currentPassword: STRONG_PASSWORD, newPassword: "changed-Passphrase-42" }),
+          verify: async ({ allowed }) => {
+            if (!other) return;
+            if (allowed) {
+              expect(await caller.auth.me()).toBeDefined();
+              expect((await failure(other.auth.me())).code).toBe("UNAUTHORIZED");
+            } else expect(await other.auth.me()).toBeDefined();
+          },
+        };
+      },
+    },
+    "auth.sessions": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => ({
+        act: () => callerFor(actor).auth.sessions(),
+        verify: async ({ allowed, result }) => {
+          if (allowed) expect((result as { current: boolean }[]).filter((s) => s.current)).toHaveLength(1);
+        },
+      }),
+    },
+    "auth.endSession": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => {
+        const { caller, token } = await freshCallerFor(actor);
+        const id = token ? (token.split(".")[0] as string) : "nosuchsessionid12345678";
+        return {
+          act: () => caller.auth.endSession({ id }),
+          verify: async ({ allowed }) => {
+            if (allowed && token) expect((await failure(h.call(token).auth.me())).code).toBe("UNAUTHORIZED");
+          },
+        };
+      },
+    },
+    "auth.endOtherSessions": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => {
+        const { caller, other } = await disposableCallerFor(actor);
+        return {
+          act: () => caller.auth.endOtherSessions(),
+          verify: async ({ allowed }) => {
+            if (!other) return;
+            if (allowed) expect((await failure(other.auth.me())).code).toBe("UNAUTHORIZED");
+            else expect(await other.auth.me()).toBeDefined();
+          },
+        };
+      },
     },
     "tenant.create": {
       allowed: EVERYONE,
@@ -198,6 +268,59 @@ describe("authorization", () => {
         },
       }),
     },
+    "user.updateMe": {
+      allowed: AUTHENTICATED,
+      prepare: async (actor) => {
+        const { caller } = await freshCallerFor(actor);
+        const lastName = unique("Renamed");
+        return {
+          act: () => caller.user.updateMe({ lastName }),
+          verify: async ({ allowed, result }) => {
+            if (allowed) expect((await caller.user.me()).lastName).toBe((result as { lastName: string }).lastName);
+          },
+        };
+      },
+    },
+    "user.deactivate": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const userId = await userInA();
+        return {
+          act: () => callerFor(actor).user.deactivate({ id: userId }),
+          verify: async ({ allowed }) => {
+            const user = (await a.admin.user.list()).find((u) => u.id === userId);
+            expect(user?.isActive).toBe(!allowed);
+          },
+        };
+      },
+    },
+    "user.activate": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const userId = await userInA();
+        await a.admin.user.deactivate({ id: userId });
+        return {
+          act: () => callerFor(actor).user.activate({ id: userId }),
+          verify: async ({ allowed }) => {
+            const user = (await a.admin.user.list()).find((u) => u.id === userId);
+            expect(user?.isActive).toBe(allowed);
+          },
+        };
+      },
+    },
+    "user.remove": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const userId = await userInA();
+        return {
+          act: () => callerFor(actor).user.remove({ id: userId }),
+          verify: async ({ allowed }) => {
+            const found = (await a.admin.user.list()).some((u) => u.id === userId);
+            expect(found).toBe(!allowed);
+          },
+        };
+      },
+    },
     "invite.create": {
       allowed: ADMINS,
       prepare: async (actor) => {
@@ -207,6 +330,32 @@ describe("authorization", () => {
           verify: async ({ allowed }) => {
             const found = (await a.admin.invite.list()).filter((i) => i.email === email);
             expect(found).toHaveLength(allowed ? 1 : 0);
+          },
+        };
+      },
+    },
+    "invite.bulk": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const email = `${unique("matrix-bulk")}@matrix.example.com`;
+        return {
+          act: () =>
+            callerFor(actor).invite.bulk({ invitations: [{ email, role: "VIEWER" }], tenant: tenantFor(actor) }),
+          verify: async ({ allowed }) => {
+            const found = (await a.admin.invite.list()).filter((i) => i.email === email);
+            expect(found).toHaveLength(allowed ? 1 : 0);
+          },
+        };
+      },
+    },
+    "invite.preview": {
+      allowed: EVERYONE,
+      prepare: async (actor) => {
+        const invitation = await invitationInA("VIEWER");
+        return {
+          act: () => callerFor(actor).invite.preview({ token: invitation.token }),
+          verify: async ({ result }) => {
+            expect(result).toMatchObject({ status: "pending", email: invitation.email, role: "VIEWER" });
           },
         };
       },

@@ -122,7 +122,7 @@ describe("the tenantry CLI", { timeout: 120_000 }, () => {
   }
 
   const tokenOf = (email: InvitationEmail | undefined) =>
-    email ? new URL(email.acceptUrl).searchParams.get("token") : null;
+    email ? new URLSearchParams(new URL(email.acceptUrl).hash.slice(1)).get("token") : null;
 
   async function signUp(name: string) {
     const adminEmail = `admin@${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.example.com`;
@@ -590,6 +590,44 @@ export function sendInvitationEmail(email) {
     } finally {
       await receiver.close();
     }
+  });
+
+  it("users deactivate|activate|remove and sessions revoke --user: sessions end at once; the last ADMIN stays", async () => {
+    const email = `cli-member-${Date.now()}@example.com`;
+    const invitation = await acme.admin.invite.create({ email, role: "VIEWER" });
+    const member = await caller().invite.accept({ token: invitation.token, password: PASSWORD });
+    const login = async () => (await caller().auth.login({ email, password: PASSWORD, tenant: acme.tenant.id })).token;
+    const first = await login();
+    const off = await okJson<{ id: string; isActive: boolean }>(["users", "deactivate", member.id]);
+    expect(off).toMatchObject({ id: member.id, isActive: false });
+    expect(
+      (await caller(first)
+        .user.me()
+        .catch((error: Error) => error)) instanceof Error,
+    ).toBe(true);
+    expect(await ok(["users", "activate", member.id])).toBe(`User ${email} (${member.id}) activated.\n`);
+    const [second, third] = [await login(), await login()];
+    expect(await ok(["sessions", "revoke", "--user", member.id])).toBe(`Ended 2 session(s) of ${member.id}.\n`);
+    for (const token of [second, third]) {
+      expect(
+        (await caller(token)
+          .user.me()
+          .catch((error: Error) => error)) instanceof Error,
+      ).toBe(true);
+    }
+    await refused(["users", "deactivate", acme.adminId], "last ADMIN");
+    expect(await ok(["users", "remove", member.id])).toBe(`User ${member.id} removed.\n`);
+    expect(await sql("select id from users where id = ?", [member.id])).toEqual([]);
+    const actions = await sql<{ action: string; actor_type: string }>(
+      "select action, actor_type from audit_events where target_id = ? and actor_type = 'cli' order by occurred_at, id",
+      [member.id],
+    );
+    expect(actions.map((row) => row.action)).toEqual([
+      "user.deactivated",
+      "user.activated",
+      "auth.sessions_ended",
+      "user.deleted",
+    ]);
   });
 
   it("--help on every command exits 0 with its usage", async () => {

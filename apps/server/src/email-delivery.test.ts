@@ -40,7 +40,7 @@ async function deliveryRow(h: Harness, id: string): Promise<DeliveryRow> {
 
 /** The token an accept link carries. */
 function tokenOf(email: InvitationEmail | undefined): string | null {
-  return email ? new URL(email.acceptUrl).searchParams.get("token") : null;
+  return email ? new URLSearchParams(new URL(email.acceptUrl).hash.slice(1)).get("token") : null;
 }
 
 /** A logger whose lines land in `lines` (parsed) and `text` (raw). */
@@ -105,7 +105,7 @@ describe("the invitation email hook", () => {
       tenant: { id: tenant.id, name: tenant.name, slug: tenant.slug },
       role: "ANALYST",
       expiresAt: analyst.expiresAt,
-      acceptUrl: expect.stringContaining("/accept-invite?token="),
+      acceptUrl: expect.stringContaining("/accept-invite#token="),
       attempt: 1,
     });
     expect(tokenOf(toAnalyst)).toBe(analyst.token);
@@ -509,7 +509,7 @@ export async function sendInvitationEmail(email) {
       tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name },
     });
     expect(sent[0]?.acceptUrl).toBe(
-      `https://tenantry.example.com/accept-invite?token=${encodeURIComponent(invitation.token)}`,
+      `https://tenantry.example.com/accept-invite#token=${encodeURIComponent(invitation.token)}`,
     );
     expect((await call(token).invite.list())[0]?.emailDelivery).toBe("sent");
     // The configured hook replaced the default: nothing was written to the log instead.
@@ -563,7 +563,7 @@ describe("the default hook", () => {
       tenant: { id: "0190a6f4-0000-7000-8000-000000000002", name: "Acme", slug: "acme" },
       role: "VIEWER",
       expiresAt: "2026-12-06T10:00:00.000Z",
-      acceptUrl: `https://app.example.com/accept-invite?token=${token}`,
+      acceptUrl: `https://app.example.com/accept-invite#token=${token}`,
       attempt: 1,
     };
     await logInvitationEmail(log.logger)(email);

@@ -63,7 +63,7 @@ export type Env = {
   databasePoolSize: number | undefined;
   logLevel: z.infer<typeof schema>["LOG_LEVEL"];
   throttle: boolean;
-  /** Where the accept link points: `${appUrl}/accept-invite?token=…`. */
+  /** Where the accept link points: `${appUrl}/accept-invite#token=…`. */
   appUrl: string;
   invitationEmailHook: string | undefined;
   secretKey: string | undefined;

@@ -25,6 +25,16 @@ const BUDGET = {
   "role.grant": 6,
   "role.revoke": 6,
   "role.revoke (ADMIN)": 8,
+  "user.updateMe": 5,
+  "user.deactivate": 9,
+  "user.activate": 6,
+  "user.remove": 8,
+  "auth.sessions": 2,
+  "auth.endSession": 5,
+  "auth.endOtherSessions": 5,
+  "auth.changePassword": 8,
+  "invite.preview": 1,
+  "invite.bulk": 8,
 } as const;
 
 type Measured = keyof typeof BUDGET;
@@ -82,6 +92,22 @@ describe("SQL statements per procedure", () => {
     await measure("role.revoke", () => admin.role.revoke({ id: grant.id }));
     const secondAdmin = (await admin.role.list({ userId: second.user.id, role: "ADMIN" }))[0];
     await measure("role.revoke (ADMIN)", () => admin.role.revoke({ id: secondAdmin?.id ?? "" }));
+    await measure("user.updateMe", () => member.caller.user.updateMe({ firstName: "Budget" }));
+    await measure("user.deactivate", () => admin.user.deactivate({ id: member.user.id }));
+    await measure("user.activate", () => admin.user.activate({ id: member.user.id }));
+    await measure("user.remove", () => admin.user.remove({ id: member.user.id }));
+    const extra = await h.call().auth.login({ email: adminEmail, password: STRONG_PASSWORD });
+    await measure("auth.sessions", () => admin.auth.sessions());
+    await measure("auth.endSession", () => admin.auth.endSession({ id: extra.token.split(".")[0] as string }));
+    await measure("auth.endOtherSessions", () => admin.auth.endOtherSessions());
+    const previewed = await admin.invite.create({ email: "preview@example.com", role: null });
+    await measure("invite.preview", () => h.call().invite.preview({ token: previewed.token }));
+    await measure("invite.bulk", () =>
+      admin.invite.bulk({ invitations: [{ email: "bulk1@example.com" }, { email: "preview@example.com" }] }),
+    );
+    await measure("auth.changePassword", () =>
+      admin.auth.changePassword({ currentPassword: STRONG_PASSWORD, newPassword: STRONG_PASSWORD }),
+    );
   });
 
   it("sends as many statements for dozens of rows as for one", async () => {

@@ -15,6 +15,12 @@ export const THROTTLE_RULES = {
   loginPerIp: { name: "auth.login/ip", limit: 30, windowSeconds: 60 },
   loginPerEmail: { name: "auth.login/email", limit: 10, windowSeconds: 300 },
   acceptPerIp: { name: "invite.accept/ip", limit: 20, windowSeconds: 60 },
+  passwordChangePerIp: { name: "auth.changePassword/ip", limit: 30, windowSeconds: 60 },
+  passwordChangePerUser: { name: "auth.changePassword/user", limit: 10, windowSeconds: 300 },
+  passwordResetPerIp: { name: "auth.requestPasswordReset/ip", limit: 20, windowSeconds: 900 },
+  passwordResetPerEmail: { name: "auth.requestPasswordReset/email", limit: 5, windowSeconds: 3600 },
+  passwordResetConfirmPerIp: { name: "auth.confirmPasswordReset/ip", limit: 20, windowSeconds: 60 },
+  previewPerIp: { name: "invite.preview/ip", limit: 30, windowSeconds: 60 },
 } as const satisfies Record<string, ThrottleRule>;
 
 /**

@@ -60,6 +60,7 @@ describe("types", () => {
       tenantId: string | null;
       roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
       isSuperuser: boolean;
+      isActive: boolean;
       dateJoined: string;
     }>();
     expectTypeOf(client.invite.accept).returns.resolves.toEqualTypeOf<User>();

@@ -16,6 +16,8 @@ import {
   resendInvitation,
   revokeInvitation,
 } from "../domain/invitations.js";
+import { activateMember, deactivateMember, deleteMember } from "../domain/members.js";
+import { endSessionsOfUser } from "../domain/my-sessions.js";
 import { grantRole, listRoleAssignments, revokeRole } from "../domain/roles.js";
 import { findTenantByRef, listTenants } from "../domain/tenants.js";
 import { createSuperuser, listUsers } from "../domain/users.js";
@@ -180,6 +182,50 @@ export const COMMANDS: Record<string, Command> = {
         ["ROLES", (u) => u.roles],
         ["JOINED", (u) => u.dateJoined],
       ]);
+    },
+  },
+
+  "users deactivate": {
+    usage: "users deactivate <user id>",
+    summary: "deactivate a member: every session ends, login is refused (a tenant's last active ADMIN stays)",
+    positionals: ["id"],
+    async run(ctx) {
+      const userId = parse(id, ctx.positionals[0], "id");
+      const user = await withServices(ctx.env, (svc) => deactivateMember(svc, { tenantId: null }, userId));
+      renderOne(ctx.out, { ...user }, `User ${user.email} (${user.id}) deactivated.`);
+    },
+  },
+
+  "users activate": {
+    usage: "users activate <user id>",
+    summary: "let a deactivated member log in again",
+    positionals: ["id"],
+    async run(ctx) {
+      const userId = parse(id, ctx.positionals[0], "id");
+      const user = await withServices(ctx.env, (svc) => activateMember(svc, { tenantId: null }, userId));
+      renderOne(ctx.out, { ...user }, `User ${user.email} (${user.id}) activated.`);
+    },
+  },
+
+  "users remove": {
+    usage: "users remove <user id>",
+    summary: "delete a member with their roles and sessions; audit events stay (a tenant's last active ADMIN stays)",
+    positionals: ["id"],
+    async run(ctx) {
+      const userId = parse(id, ctx.positionals[0], "id");
+      await withServices(ctx.env, (svc) => deleteMember(svc, { tenantId: null }, userId));
+      renderOne(ctx.out, { id: userId, removed: true }, `User ${userId} removed.`);
+    },
+  },
+
+  "sessions revoke": {
+    usage: "sessions revoke --user <user id>",
+    summary: "end every session of a user at once",
+    options: { user: { type: "string" } },
+    async run(ctx) {
+      const userId = parse(id, option(ctx, "user"), "--user");
+      const ended = await withServices(ctx.env, (svc) => endSessionsOfUser(svc, userId));
+      renderOne(ctx.out, { userId, ended }, `Ended ${ended} session(s) of ${userId}.`);
     },
   },
 

@@ -21,6 +21,7 @@ const CLI_OPERATOR: UserRecord = {
   firstName: "",
   lastName: "",
   isSuperuser: true,
+  isActive: true,
   dateJoined: new Date(0).toISOString(),
   roles: [],
 };

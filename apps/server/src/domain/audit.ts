@@ -32,6 +32,13 @@ export const AUDIT_ACTIONS = [
   "webhook.removed",
   "webhook.tested",
   "webhook.disabled",
+  "user.updated",
+  "user.deactivated",
+  "user.activated",
+  "user.deleted",
+  "auth.password_changed",
+  "auth.session_ended",
+  "auth.sessions_ended",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

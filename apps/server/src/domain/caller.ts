@@ -8,6 +8,7 @@ export interface UserRecord {
   firstName: string;
   lastName: string;
   isSuperuser: boolean;
+  isActive: boolean;
   /** ISO 8601, UTC. */
   dateJoined: string;
   roles: Role[];

@@ -20,7 +20,7 @@ import {
 
 export const DEFAULT_INVITATION_DAYS = 7;
 
-const EMAIL_IS_MEMBER = "A user with this email already exists in this tenant.";
+export const EMAIL_IS_MEMBER = "A user with this email already exists in this tenant.";
 const TOKEN_INVALID = "Invalid or revoked invitation token.";
 const TOKEN_EXPIRED = "This invitation has expired.";
 const TOKEN_ACCEPTED = "This invitation has already been accepted.";
@@ -30,7 +30,7 @@ const REPLACE_ATTEMPTS = 3;
  * Ends a pending invitation and cancels its email if it has not gone out.
  * Shared by revoke and by re-invite (which replaces the pending invitation).
  */
-const REVOKE_PENDING = `update invitations set
+export const REVOKE_PENDING = `update invitations set
     state = 'revoked',
     revoked_at = ?,
     delivery_token_ciphertext = null,
@@ -41,7 +41,7 @@ const REVOKE_PENDING = `update invitations set
   where state = 'pending'`;
 
 /** Ids of the invitations a statement changed (`returning id`). */
-function changedIds(result: unknown): string[] {
+export function changedIds(result: unknown): string[] {
   return (result as { id: string }[]).map((row) => row.id);
 }
 
@@ -475,6 +475,7 @@ export async function acceptInvitation(
     firstName: user.firstName,
     lastName: user.lastName,
     isSuperuser: false,
+    isActive: true,
     dateJoined: user.dateJoined.toISOString(),
     roles: invitation.role ? [invitation.role] : [],
   });

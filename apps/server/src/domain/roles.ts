@@ -1,10 +1,10 @@
 import { isoTimestamp, newId, type Role, RoleAssignment } from "@tenantry/db";
+import { keepAnActiveAdmin } from "./admins.js";
 import { insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
-import { InvalidRequest, NON_FIELD, NotFound, ValidationFailed } from "./errors.js";
-import { lockTenant } from "./locks.js";
+import { NON_FIELD, NotFound, ValidationFailed } from "./errors.js";
 import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import { type RoleAssignmentView, roleAssignmentView } from "./views.js";
 
@@ -113,7 +113,7 @@ const LAST_ADMIN = "This is the tenant's last ADMIN assignment; grant ADMIN to s
 /**
  * Revokes an assignment. Removing an ADMIN takes the tenant's row lock first,
  * so two admins revoking each other at the same moment are serialized and the
- * second sees that only one ADMIN is left: a tenant is never locked out.
+ * second sees that only one active ADMIN is left: a tenant is never locked out.
  */
 export async function revokeRole(
   ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
@@ -125,9 +125,7 @@ export async function revokeRole(
   const now = ctx.clock.now();
   await ctx.em.transactional(async (em) => {
     if (assignment.role === "ADMIN") {
-      await lockTenant(em, assignment.tenant);
-      const admins = await em.count(RoleAssignment, { tenant: assignment.tenant, role: "ADMIN" });
-      if (admins <= 1) throw new InvalidRequest(LAST_ADMIN);
+      await keepAnActiveAdmin(em, assignment.tenant, assignment.user, LAST_ADMIN);
     }
     if ((await em.nativeDelete(RoleAssignment, { id })) === 0) throw new NotFound();
     await insertAudit(

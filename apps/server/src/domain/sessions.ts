@@ -93,9 +93,19 @@ export async function login(
   );
   await ctx.em.getConnection().execute(
     `with session as (
-       insert into sessions (id, secret_hash, user_id, created_at, expires_at) values (?, ?, ?, ?, ?)
+       insert into sessions (id, secret_hash, user_id, created_at, expires_at, ip, user_agent)
+       values (?, ?, ?, ?, ?, ?, ?)
      ) ${event.sql}`,
-    [id, secretHash, user.id, now, expiresAt, ...event.params],
+    [
+      id,
+      secretHash,
+      user.id,
+      now,
+      expiresAt,
+      ctx.audit.client.ip?.slice(0, 64) ?? null,
+      ctx.audit.client.userAgent?.slice(0, 512) ?? null,
+      ...event.params,
+    ],
     "run",
   );
   return { token, expiresAt: expiresAt.toISOString(), user: userView(user) };
@@ -108,7 +118,8 @@ type LoginRow = UserRow & { password_hash: string };
  * can be checked so the caller knows whether any were left out.
  */
 async function loginCandidates(em: EntityManager, email: string, tenant: string | undefined): Promise<LoginRow[]> {
-  const conditions = ["lower(u.email) = lower(?)"];
+  // A deactivated account is no candidate: its login fails exactly as a wrong password does.
+  const conditions = ["lower(u.email) = lower(?)", "u.is_active"];
   const params: unknown[] = [email];
   if (tenant !== undefined) {
     if (isUuid(tenant)) conditions.push("u.tenant_id = ?");
@@ -145,7 +156,8 @@ export async function logout(
 type SessionRow = UserRow & { session_id: string; secret_hash: string; expires_ms: number };
 
 /**
- * The caller behind a token, in one query (session, user and roles). The
+ * The caller behind a token, in one query (session, user and roles); an
+ * inactive user's token is invalid (deactivation also deletes its sessions). The
  * secret is compared in constant time against its stored hash; the expiry
  * slides forward only when less than half of the lifetime is left, so an
  * active session is written about once in fifteen days, not on every request.
@@ -158,7 +170,7 @@ export async function resolveCaller(em: EntityManager, token: string | null, now
     em,
     `select s.id as session_id, s.secret_hash, (extract(epoch from s.expires_at) * 1000)::float8 as expires_ms,
        ${USER_COLUMNS}
-     from sessions s join users u on u.id = s.user_id where s.id = ?`,
+     from sessions s join users u on u.id = s.user_id where s.id = ? and u.is_active`,
     [parsed.id],
   );
   const row = rows[0];

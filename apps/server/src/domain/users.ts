@@ -18,15 +18,18 @@ export async function listUsers(
   ctx: Pick<ServiceContext, "em">,
   tenantId: string,
   page?: PageRequest,
+  filter: { isActive?: boolean } = {},
 ): Promise<Page<UserView>> {
+  const where = new Conditions().add("u.tenant_id = ?", tenantId);
+  if (filter.isActive !== undefined) where.add("u.is_active = ?", filter.isActive);
   const { count, results } = await pagedQuery<UserRow>(
     ctx.em,
     {
       columns: USER_COLUMNS,
       from: "users u",
-      where: new Conditions().add("u.tenant_id = ?", tenantId),
+      where,
       orderBy: "u.date_joined, u.id",
-      counted: { list: "users", tenantId },
+      counted: filter.isActive === undefined ? { list: "users", tenantId } : undefined,
     },
     page,
   );
@@ -85,6 +88,7 @@ export async function createSuperuser(
     firstName: user.firstName,
     lastName: user.lastName,
     isSuperuser: true,
+    isActive: true,
     dateJoined: user.dateJoined.toISOString(),
     roles: [],
   });

@@ -17,6 +17,7 @@ export interface UserView {
   tenantId: string | null;
   roles: Role[];
   isSuperuser: boolean;
+  isActive: boolean;
   dateJoined: string;
 }
 
@@ -63,6 +64,7 @@ export function userView(user: UserRecord): UserView {
     tenantId: user.tenantId,
     roles: sortRoles(user.roles),
     isSuperuser: user.isSuperuser,
+    isActive: user.isActive,
     dateJoined: user.dateJoined,
   };
 }

@@ -12,7 +12,7 @@ export interface DeliveryOptions {
   sealer: Sealer;
   clock: Clock;
   logger: Logger;
-  /** The accept link is `${acceptUrlBase}?token=…`. */
+  /** The accept link is `${acceptUrlBase}#token=…` (a fragment: it never reaches a server log). */
   acceptUrlBase: string;
   /** Delays before each retry; after the last, delivery is `failed`. */
   retryDelaysMs?: number[];
@@ -172,7 +172,7 @@ export class InvitationDelivery implements InvitationMailbox {
             tenant: { id: row.tenant_id, name: row.tenant_name, slug: row.tenant_slug },
             role: row.role,
             expiresAt: new Date(row.expires_at).toISOString(),
-            acceptUrl: `${acceptUrlBase}?token=${encodeURIComponent(token)}`,
+            acceptUrl: `${acceptUrlBase}#token=${encodeURIComponent(token)}`,
             attempt: row.delivery_attempts,
           }),
         ),

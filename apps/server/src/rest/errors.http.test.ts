@@ -20,7 +20,7 @@ const DOCUMENTED: Record<string, string[]> = {
   "/api/tenants/{id}/": ["GET"],
   "/api/auth/login/": ["POST"],
   "/api/auth/logout/": ["POST"],
-  "/api/users/me/": ["GET"],
+  "/api/users/me/": ["GET", "PATCH"],
   "/api/users/": ["GET"],
   "/api/users/invite/": ["POST"],
   "/api/users/invitations/": ["GET"],

@@ -95,6 +95,17 @@ const API_MD_OPERATIONS = new Set([
   "GET /api/user-roles/",
   "POST /api/user-roles/",
   "DELETE /api/user-roles/{id}/",
+  // The second release's.
+  "PATCH /api/users/me/",
+  "POST /api/users/{id}/deactivate/",
+  "POST /api/users/{id}/activate/",
+  "DELETE /api/users/{id}/",
+  "POST /api/auth/password/change/",
+  "GET /api/auth/sessions/",
+  "DELETE /api/auth/sessions/",
+  "DELETE /api/auth/sessions/{id}/",
+  "POST /api/users/invitations/preview/",
+  "POST /api/users/invite/bulk/",
 ]);
 
 /** `/api/users/:id/` → `/api/users/{id}/` (OpenAPI's spelling). */
@@ -192,10 +203,17 @@ describe("the OpenAPI document and the docs page", () => {
       },
       "POST /api/user-roles/": { properties: ["role", "user"], required: ["role", "user"] },
       "POST /api/users/invitations/{id}/extend/": { properties: ["days"], required: [] },
+      "PATCH /api/users/me/": { properties: ["first_name", "last_name"], required: [] },
+      "POST /api/users/invitations/preview/": { properties: ["token"], required: ["token"] },
+      "POST /api/users/invite/bulk/": { properties: ["invitations", "tenant"], required: ["invitations"] },
+      "POST /api/auth/password/change/": {
+        properties: ["current_password", "new_password"],
+        required: ["current_password", "new_password"],
+      },
     };
     const queries: Record<string, string[]> = {
       "GET /api/tenants/": ["limit", "offset"],
-      "GET /api/users/": ["limit", "offset", "tenant"],
+      "GET /api/users/": ["is_active", "limit", "offset", "tenant"],
       "GET /api/users/invitations/": ["limit", "offset", "status", "tenant"],
       "GET /api/user-roles/": ["limit", "offset", "role", "tenant", "user"],
     };
@@ -306,9 +324,10 @@ describe("the OpenAPI document and the docs page", () => {
     /** The documented schema for a reply: its path template, method and status. */
     function documentedSchema(reply: Reply): unknown {
       const pathname = new URL(reply.path, server.url).pathname;
-      const template = Object.keys(resolved.paths).find((path) =>
-        new RegExp(`^${path.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(pathname),
-      );
+      // A literal path wins over a template (`/api/users/invite/` over `/api/users/{id}/`), as the router decides.
+      const template = Object.keys(resolved.paths)
+        .filter((path) => new RegExp(`^${path.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(pathname))
+        .sort((a, b) => a.split("{").length - b.split("{").length)[0];
       if (!template) throw new Error(`undocumented path ${pathname}`);
       const operation = resolved.paths[template][reply.method.toLowerCase()];
       if (!operation) throw new Error(`undocumented operation ${reply.method} ${template}`);

@@ -31,7 +31,14 @@ const COMPONENTS = new Map<z.ZodType, string>([
 ]);
 
 /** Procedures anyone may call; every other operation needs a session. */
-const PUBLIC = new Set(["tenant.create", "auth.login", "invite.accept"]);
+const PUBLIC = new Set([
+  "tenant.create",
+  "auth.login",
+  "invite.accept",
+  "invite.preview",
+  "auth.requestPasswordReset",
+  "auth.confirmPasswordReset",
+]);
 
 const detail = (example: string): JsonSchema => ({
   type: "object",
@@ -107,7 +114,8 @@ function operation(route: RestRoute): Record<string, unknown> {
       in: "path",
       required: true,
       schema: route.id === "uuid" ? { type: "string", format: "uuid" } : { type: "string" },
-      description: route.id === "ref" ? "The tenant's id or slug" : undefined,
+      description:
+        route.id === "ref" ? "The tenant's id or slug" : route.id === "session" ? "The session's id" : undefined,
     });
   }
   for (const name of route.query ?? []) {

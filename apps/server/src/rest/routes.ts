@@ -14,21 +14,21 @@ export type ProcedurePath = Paths<AppRouter["_def"]["record"]>;
  * procedure.
  */
 export interface RestRoute {
-  method: "GET" | "POST" | "DELETE";
+  method: "GET" | "POST" | "PATCH" | "DELETE";
   /** The documented path, `{id}` for the path parameter. */
   path: string;
   procedure: ProcedurePath;
   /** With `?limit=`, the list is answered by this procedure, in DRF's envelope. */
   pageProcedure?: ProcedurePath;
-  status: 200 | 201 | 204;
+  status: 200 | 201 | 202 | 204;
   /** Wire names taken from the JSON body; anything else in it is ignored. */
   body?: string[];
   /** Other wire names the body may use instead (`first_name` for `admin_first_name`). */
   bodyAliases?: Record<string, string>;
   /** Wire names taken from the query string. */
   query?: string[];
-  /** How `{id}` is matched: a UUID, or a tenant's id or slug. */
-  id?: "uuid" | "ref";
+  /** How `{id}` is matched: a UUID, a tenant's id or slug, or a session's id. */
+  id?: "uuid" | "ref" | "session";
   /** Sets (login) or clears (logout) the session cookie, as the OpenAPI document says (the procedure records it). */
   session?: "start" | "end";
   summary: string;
@@ -83,15 +83,87 @@ export const REST_ROUTES: RestRoute[] = [
     summary: "End the calling session; its token stops working at once",
     tag: "auth",
   },
+  {
+    method: "POST",
+    path: "/api/auth/password/change/",
+    procedure: "auth.changePassword",
+    status: 204,
+    body: ["current_password", "new_password"],
+    summary: "Change the caller's password; every other session of theirs ends, this one stays (throttled like login)",
+    tag: "auth",
+  },
+  {
+    method: "GET",
+    path: "/api/auth/sessions/",
+    procedure: "auth.sessions",
+    status: 200,
+    summary: "The caller's live sessions, newest first (`current` marks this one)",
+    tag: "auth",
+  },
+  {
+    method: "DELETE",
+    path: "/api/auth/sessions/",
+    procedure: "auth.endOtherSessions",
+    status: 204,
+    summary: "End every session of the caller but this one",
+    tag: "auth",
+  },
+  {
+    method: "DELETE",
+    path: "/api/auth/sessions/{id}/",
+    procedure: "auth.endSession",
+    status: 204,
+    id: "session",
+    summary: "End one of the caller's sessions",
+    tag: "auth",
+  },
   { method: "GET", path: "/api/users/me/", procedure: "user.me", status: 200, summary: "The caller", tag: "users" },
+  {
+    method: "PATCH",
+    path: "/api/users/me/",
+    procedure: "user.updateMe",
+    status: 200,
+    body: ["first_name", "last_name"],
+    summary: "Change the caller's own first and last name",
+    tag: "users",
+  },
   {
     method: "GET",
     path: "/api/users/",
     procedure: "user.list",
     pageProcedure: "user.page",
     status: 200,
-    query: ["tenant"],
-    summary: "The users of the caller's tenant (superuser: `?tenant=` required)",
+    query: ["is_active", "tenant"],
+    summary: "The users of the caller's tenant (superuser: `?tenant=` required); `?is_active=true|false` filters",
+    tag: "users",
+  },
+  {
+    method: "POST",
+    path: "/api/users/{id}/deactivate/",
+    procedure: "user.deactivate",
+    status: 200,
+    id: "uuid",
+    summary:
+      "Deactivate a member: every session of theirs ends at once and they cannot log in; roles stay (tenant ADMIN, superuser; the last active ADMIN stays)",
+    tag: "users",
+  },
+  {
+    method: "POST",
+    path: "/api/users/{id}/activate/",
+    procedure: "user.activate",
+    status: 200,
+    id: "uuid",
+    summary: "Activate a deactivated member again; they log in anew (tenant ADMIN, superuser)",
+    tag: "users",
+  },
+  {
+    method: "DELETE",
+    path: "/api/users/{id}/",
+    procedure: "user.remove",
+    status: 204,
+    id: "uuid",
+    summary:
+      "Delete a member with their role assignments and sessions; audit events stay (tenant ADMIN, superuser; the last active ADMIN stays)",
     tag: "users",
   },
   {
@@ -130,6 +202,26 @@ export const REST_ROUTES: RestRoute[] = [
     id: "uuid",
     body: ["days"],
     summary: "Extend a pending or expired invitation to now + days (1–30, default 7)",
+    tag: "invitations",
+  },
+  {
+    method: "POST",
+    path: "/api/users/invite/bulk/",
+    procedure: "invite.bulk",
+    status: 200,
+    body: ["invitations", "tenant"],
+    summary:
+      "Invite 1 to 100 addresses at once; per-row results in input order, each created row mailed as a single invite (tenant ADMIN, superuser passes `tenant`)",
+    tag: "invitations",
+  },
+  {
+    method: "POST",
+    path: "/api/users/invitations/preview/",
+    procedure: "invite.preview",
+    status: 200,
+    body: ["token"],
+    summary:
+      "What an accept link's page shows: a pending invitation's email, role, tenant, inviter and expiry; only the status when expired or accepted; 404 when unknown or revoked (throttled per IP)",
     tag: "invitations",
   },
   {

@@ -16,7 +16,7 @@ export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 export const KEYS = {
   tenant: ["created_at", "id", "name", "slug"],
   createdTenant: ["admin_user_id", "created_at", "id", "name", "slug"],
-  user: ["date_joined", "email", "first_name", "id", "is_superuser", "last_name", "roles", "tenant"],
+  user: ["date_joined", "email", "first_name", "id", "is_active", "is_superuser", "last_name", "roles", "tenant"],
   login: ["expires_at", "token", "user"],
   invitation: [
     "accepted_at",

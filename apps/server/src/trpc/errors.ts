@@ -52,7 +52,7 @@ export function errorDetails(error: TRPCError): ErrorDetails {
   return { fieldErrors: {} };
 }
 
-function zodFieldErrors(error: ZodError): FieldErrors {
+export function zodFieldErrors(error: ZodError): FieldErrors {
   const fields: FieldErrors = {};
   for (const issue of error.issues) {
     const [field] = issue.path;

@@ -181,6 +181,7 @@ export const userOutput = z.object({
   tenantId: z.uuid().nullable(),
   roles: z.array(role),
   isSuperuser: z.boolean(),
+  isActive: z.boolean(),
   dateJoined: timestamp,
 });
 
@@ -230,4 +231,44 @@ export const purgeOutput = z.object({
   purged: z.number().int().describe("invitations deleted (or that would be, on a dry run)"),
   dryRun: z.boolean(),
   cutoff: timestamp.describe("expired or revoked before this instant"),
+});
+
+export const sessionOutput = z.object({
+  id: z.string().describe("The session's id (not its token)"),
+  createdAt: timestamp,
+  expiresAt: timestamp,
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  current: z.boolean().describe("The session this request came with"),
+});
+
+/** A session's id, as `sessions` lists it. */
+export const sessionId = requiredText(64);
+
+export const invitationPreviewOutput = z.object({
+  status: z.enum(["pending", "expired", "accepted"]),
+  email: z.string().optional().describe("Only while pending, as are the fields below"),
+  role: role.nullable().optional(),
+  tenant: z.object({ name: z.string(), slug: z.string() }).optional(),
+  invitedByName: z.string().nullable().optional().describe("The inviter's full name, or email"),
+  expiresAt: timestamp.optional(),
+});
+
+/** One row of a bulk invite, checked on its own so that a bad row never fails the others. */
+export const bulkInvitationRow = fields({ email, role: role.nullable().optional() });
+export const bulkInvitations = z
+  .array(z.unknown(), { error: typeMessage('Expected a list of items but got type "dict".') })
+  .min(1, "This list may not be empty.")
+  .max(100, "Ensure this field has no more than 100 elements.");
+
+export const bulkInviteOutput = z.object({
+  created: z.number().int(),
+  failed: z.number().int(),
+  results: z.array(
+    z.object({
+      email: z.string(),
+      invitation: createdInvitationOutput.optional().describe("The created invitation, with its token; or"),
+      errors: z.record(z.string(), z.array(z.string())).optional().describe("why this row was not invited"),
+    }),
+  ),
 });

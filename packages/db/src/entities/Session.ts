@@ -17,6 +17,9 @@ export const Session = defineEntity({
       .columnType("timestamptz")
       .onCreate(() => new Date()),
     expiresAt: p.datetime().columnType("timestamptz"),
+    /** Where the session began (shown to its owner). */
+    ip: p.text().nullable(),
+    userAgent: p.text().nullable(),
   }),
 });
 export type Session = InferEntity<typeof Session>;

@@ -17,6 +17,8 @@ export const User = defineEntity({
     firstName: p.text().default(""),
     lastName: p.text().default(""),
     isSuperuser: p.boolean().default(false),
+    /** Inactive users cannot log in, have no sessions and do not count as ADMINs. */
+    isActive: p.boolean().default(true),
     dateJoined: p
       .datetime()
       .columnType("timestamptz")

@@ -3,6 +3,7 @@ import { Migration20261129000000_init } from "./Migration20261129000000_init.js"
 import { Migration20261129010000_delivery_and_throttle } from "./Migration20261129010000_delivery_and_throttle.js";
 import { Migration20261129020000_audit_and_purge } from "./Migration20261129020000_audit_and_purge.js";
 import { Migration20261129030000_list_counts } from "./Migration20261129030000_list_counts.js";
+import { Migration20261201000200_member_lifecycle } from "./Migration20261201000200_member_lifecycle.js";
 import { Migration20261201000300_webhooks } from "./Migration20261201000300_webhooks.js";
 
 /**
@@ -14,5 +15,6 @@ export const migrationsList: MigrationObject[] = [
   { name: "Migration20261129010000_delivery_and_throttle", class: Migration20261129010000_delivery_and_throttle },
   { name: "Migration20261129020000_audit_and_purge", class: Migration20261129020000_audit_and_purge },
   { name: "Migration20261129030000_list_counts", class: Migration20261129030000_list_counts },
+  { name: "Migration20261201000200_member_lifecycle", class: Migration20261201000200_member_lifecycle },
   { name: "Migration20261201000300_webhooks", class: Migration20261201000300_webhooks },
 ];

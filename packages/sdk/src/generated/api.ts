@@ -24,6 +24,7 @@ export interface ApiProcedures {
           tenantId: string | null;
           roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
           isSuperuser: boolean;
+          isActive: boolean;
           dateJoined: string;
         };
       };
@@ -45,8 +46,45 @@ export interface ApiProcedures {
         tenantId: string | null;
         roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
         isSuperuser: boolean;
+        isActive: boolean;
         dateJoined: string;
       };
+    };
+    /** Every other session of the caller ends; the calling one stays. Throttled like login. */
+    changePassword: {
+      kind: "mutation";
+      input: {
+        currentPassword: string;
+        newPassword: string;
+      };
+      output: undefined;
+    };
+    /** The caller's live sessions, newest first. */
+    sessions: {
+      kind: "query";
+      input?: undefined;
+      output: {
+        id: string;
+        createdAt: string;
+        expiresAt: string;
+        ip: string | null;
+        userAgent: string | null;
+        current: boolean;
+      }[];
+    };
+    /** Ends one of the caller's sessions; anyone else's is NOT_FOUND. */
+    endSession: {
+      kind: "mutation";
+      input: {
+        id: string;
+      };
+      output: undefined;
+    };
+    /** Ends every session of the caller but the current one. */
+    endOtherSessions: {
+      kind: "mutation";
+      input?: undefined;
+      output: undefined;
     };
   };
   tenant: {
@@ -121,14 +159,16 @@ export interface ApiProcedures {
         tenantId: string | null;
         roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
         isSuperuser: boolean;
+        isActive: boolean;
         dateJoined: string;
       };
     };
-    /** The users of the caller's tenant; a superuser names the tenant. */
-    list: {
-      kind: "query";
-      input?: {
-        tenant?: string;
+    /** The caller's own names. */
+    updateMe: {
+      kind: "mutation";
+      input: {
+        firstName?: string;
+        lastName?: string;
       };
       output: {
         id: string;
@@ -138,6 +178,26 @@ export interface ApiProcedures {
         tenantId: string | null;
         roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
         isSuperuser: boolean;
+        isActive: boolean;
+        dateJoined: string;
+      };
+    };
+    /** The users of the caller's tenant; a superuser names the tenant. */
+    list: {
+      kind: "query";
+      input?: {
+        tenant?: string;
+        isActive?: boolean;
+      };
+      output: {
+        id: string;
+        email: string;
+        firstName: string;
+        lastName: string;
+        tenantId: string | null;
+        roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
+        isSuperuser: boolean;
+        isActive: boolean;
         dateJoined: string;
       }[];
     };
@@ -147,6 +207,7 @@ export interface ApiProcedures {
         tenant?: string;
         limit: number;
         offset?: number;
+        isActive?: boolean;
       };
       output: {
         count: number;
@@ -158,9 +219,56 @@ export interface ApiProcedures {
           tenantId: string | null;
           roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
           isSuperuser: boolean;
+          isActive: boolean;
           dateJoined: string;
         }[];
       };
+    };
+    /** Ends every session of the member at once; they cannot log in until activated. */
+    deactivate: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        id: string;
+      };
+      output: {
+        id: string;
+        email: string;
+        firstName: string;
+        lastName: string;
+        tenantId: string | null;
+        roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
+        isSuperuser: boolean;
+        isActive: boolean;
+        dateJoined: string;
+      };
+    };
+    activate: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        id: string;
+      };
+      output: {
+        id: string;
+        email: string;
+        firstName: string;
+        lastName: string;
+        tenantId: string | null;
+        roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
+        isSuperuser: boolean;
+        isActive: boolean;
+        dateJoined: string;
+      };
+    };
+    /** Deletes the member, their role assignments and sessions; audit events stay. */
+    remove: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        id: string;
+      };
+      output: undefined;
     };
   };
   invite: {
@@ -184,6 +292,37 @@ export interface ApiProcedures {
         acceptedAt: string | null;
         emailDelivery: "pending" | "sent" | "failed";
         token: string;
+      };
+    };
+    /** Up to 100 invites, each created and mailed as a single invite; a bad row never stops the others. */
+    bulk: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        invitations: unknown[];
+      };
+      output: {
+        created: number;
+        failed: number;
+        results: {
+          email: string;
+          invitation?: {
+            id: string;
+            tenantId: string;
+            email: string;
+            role: "ADMIN" | "ANALYST" | "VIEWER" | null;
+            status: "pending" | "accepted" | "revoked" | "expired";
+            invitedById: string | null;
+            createdAt: string;
+            expiresAt: string;
+            acceptedAt: string | null;
+            emailDelivery: "pending" | "sent" | "failed";
+            token: string;
+          };
+          errors?: {
+            [key: string]: string[];
+          };
+        }[];
       };
     };
     /** Never with tokens. */
@@ -279,6 +418,24 @@ export interface ApiProcedures {
         token: string;
       };
     };
+    /** What the accept page shows for a token; changes nothing. A mutation, so the token never rides in a URL. */
+    preview: {
+      kind: "mutation";
+      input: {
+        token: string;
+      };
+      output: {
+        status: "pending" | "accepted" | "expired";
+        email?: string;
+        role?: "ADMIN" | "ANALYST" | "VIEWER" | null;
+        tenant?: {
+          name: string;
+          slug: string;
+        };
+        invitedByName?: string | null;
+        expiresAt?: string;
+      };
+    };
     /** Anyone holding a token; creates the user in the inviting tenant. */
     accept: {
       kind: "mutation";
@@ -296,6 +453,7 @@ export interface ApiProcedures {
         tenantId: string | null;
         roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
         isSuperuser: boolean;
+        isActive: boolean;
         dateJoined: string;
       };
     };
@@ -387,7 +545,14 @@ export interface ApiProcedures {
           | "webhook.created"
           | "webhook.removed"
           | "webhook.tested"
-          | "webhook.disabled";
+          | "webhook.disabled"
+          | "user.updated"
+          | "user.deactivated"
+          | "user.activated"
+          | "user.deleted"
+          | "auth.password_changed"
+          | "auth.session_ended"
+          | "auth.sessions_ended";
         actor?: string;
         since?: string;
         until?: string;
@@ -396,6 +561,7 @@ export interface ApiProcedures {
         ip: string | null;
         id: string;
         tenantId: string | null;
+        userAgent: string | null;
         action:
           | "tenant.created"
           | "auth.login_succeeded"
@@ -414,7 +580,14 @@ export interface ApiProcedures {
           | "webhook.created"
           | "webhook.removed"
           | "webhook.tested"
-          | "webhook.disabled";
+          | "webhook.disabled"
+          | "user.updated"
+          | "user.deactivated"
+          | "user.activated"
+          | "user.deleted"
+          | "auth.password_changed"
+          | "auth.session_ended"
+          | "auth.sessions_ended";
         occurredAt: string;
         actorType: "anonymous" | "user" | "system" | "cli";
         actorId: string | null;
@@ -424,7 +597,6 @@ export interface ApiProcedures {
         details: {
           [key: string]: unknown;
         };
-        userAgent: string | null;
       }[];
     };
     page: {
@@ -451,7 +623,14 @@ export interface ApiProcedures {
           | "webhook.created"
           | "webhook.removed"
           | "webhook.tested"
-          | "webhook.disabled";
+          | "webhook.disabled"
+          | "user.updated"
+          | "user.deactivated"
+          | "user.activated"
+          | "user.deleted"
+          | "auth.password_changed"
+          | "auth.session_ended"
+          | "auth.sessions_ended";
         actor?: string;
         since?: string;
         until?: string;
@@ -462,6 +641,7 @@ export interface ApiProcedures {
           ip: string | null;
           id: string;
           tenantId: string | null;
+          userAgent: string | null;
           action:
             | "tenant.created"
             | "auth.login_succeeded"
@@ -480,7 +660,14 @@ export interface ApiProcedures {
             | "webhook.created"
             | "webhook.removed"
             | "webhook.tested"
-            | "webhook.disabled";
+            | "webhook.disabled"
+            | "user.updated"
+            | "user.deactivated"
+            | "user.activated"
+            | "user.deleted"
+            | "auth.password_changed"
+            | "auth.session_ended"
+            | "auth.sessions_ended";
           occurredAt: string;
           actorType: "anonymous" | "user" | "system" | "cli";
           actorId: string | null;
@@ -490,7 +677,6 @@ export interface ApiProcedures {
           details: {
             [key: string]: unknown;
           };
-          userAgent: string | null;
         }[];
       };
     };
@@ -521,6 +707,7 @@ export interface ApiProcedures {
         tenantId: string | null;
         roles: ("ADMIN" | "ANALYST" | "VIEWER")[];
         isSuperuser: boolean;
+        isActive: boolean;
         dateJoined: string;
       }[];
     };
@@ -667,7 +854,14 @@ export interface ApiProcedures {
           | "webhook.created"
           | "webhook.removed"
           | "webhook.tested"
-          | "webhook.disabled";
+          | "webhook.disabled"
+          | "user.updated"
+          | "user.deactivated"
+          | "user.activated"
+          | "user.deleted"
+          | "auth.password_changed"
+          | "auth.session_ended"
+          | "auth.sessions_ended";
         actor?: string;
         since?: string;
         until?: string;
@@ -676,6 +870,7 @@ export interface ApiProcedures {
         ip: string | null;
         id: string;
         tenantId: string | null;
+        userAgent: string | null;
         action:
           | "tenant.created"
           | "auth.login_succeeded"
@@ -694,7 +889,14 @@ export interface ApiProcedures {
           | "webhook.created"
           | "webhook.removed"
           | "webhook.tested"
-          | "webhook.disabled";
+          | "webhook.disabled"
+          | "user.updated"
+          | "user.deactivated"
+          | "user.activated"
+          | "user.deleted"
+          | "auth.password_changed"
+          | "auth.session_ended"
+          | "auth.sessions_ended";
         occurredAt: string;
         actorType: "anonymous" | "user" | "system" | "cli";
         actorId: string | null;
@@ -704,7 +906,6 @@ export interface ApiProcedures {
         details: {
           [key: string]: unknown;
         };
-        userAgent: string | null;
       }[];
     };
     /** Platform webhook endpoints (API.md, "Events for provisioners"). */
@@ -817,6 +1018,10 @@ export const procedureKinds = {
     login: "mutation",
     logout: "mutation",
     me: "query",
+    changePassword: "mutation",
+    sessions: "query",
+    endSession: "mutation",
+    endOtherSessions: "mutation",
   },
   tenant: {
     create: "mutation",
@@ -826,16 +1031,22 @@ export const procedureKinds = {
   },
   user: {
     me: "query",
+    updateMe: "mutation",
     list: "query",
     page: "query",
+    deactivate: "mutation",
+    activate: "mutation",
+    remove: "mutation",
   },
   invite: {
     create: "mutation",
+    bulk: "mutation",
     list: "query",
     page: "query",
     revoke: "mutation",
     extend: "mutation",
     resend: "mutation",
+    preview: "mutation",
     accept: "mutation",
   },
   role: {

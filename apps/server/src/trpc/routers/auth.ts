@@ -1,8 +1,10 @@
-import type { z } from "zod";
+import { z } from "zod";
+import { endOtherSessions, endOwnSession, listOwnSessions } from "../../domain/my-sessions.js";
+import { changePassword } from "../../domain/passwords.js";
 import { login, logout } from "../../domain/sessions.js";
 import { me } from "../../domain/users.js";
 import { THROTTLE_RULES } from "../../throttle.js";
-import { email, fields, loginOutput, password, tenantRef, userOutput } from "../schemas.js";
+import { email, fields, loginOutput, password, sessionId, sessionOutput, tenantRef, userOutput } from "../schemas.js";
 import { authedProcedure, publicProcedure, router, throttled } from "../trpc.js";
 
 const loginInput = fields({ email, password, tenant: tenantRef.optional() });
@@ -31,4 +33,29 @@ export const authRouter = router({
   }),
 
   me: authedProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),
+
+  /** Every other session of the caller ends; the calling one stays. Throttled like login. */
+  changePassword: authedProcedure
+    .use(throttled([{ rule: THROTTLE_RULES.passwordChangePerIp, by: "ip" }]))
+    .use(async ({ ctx, next }) => {
+      await ctx.services.throttle.hit(THROTTLE_RULES.passwordChangePerUser, ctx.caller.user.id);
+      return next();
+    })
+    .input(fields({ currentPassword: password, newPassword: password }))
+    .mutation(async ({ ctx, input }) => {
+      await changePassword(ctx.svc, ctx.caller, input);
+    }),
+
+  /** The caller's live sessions, newest first. */
+  sessions: authedProcedure.output(z.array(sessionOutput)).query(({ ctx }) => listOwnSessions(ctx.svc, ctx.caller)),
+
+  /** Ends one of the caller's sessions; anyone else's is NOT_FOUND. */
+  endSession: authedProcedure.input(fields({ id: sessionId })).mutation(async ({ ctx, input }) => {
+    await endOwnSession(ctx.svc, ctx.caller, input.id);
+  }),
+
+  /** Ends every session of the caller but the current one. */
+  endOtherSessions: authedProcedure.mutation(async ({ ctx }) => {
+    await endOtherSessions(ctx.svc, ctx.caller);
+  }),
 });

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { type BulkRow, inviteMany } from "../../domain/bulk-invites.js";
+import { previewInvitation } from "../../domain/invitation-landing.js";
 import {
   acceptInvitation,
   DEFAULT_INVITATION_DAYS,
@@ -9,13 +11,18 @@ import {
   revokeInvitation,
 } from "../../domain/invitations.js";
 import { THROTTLE_RULES } from "../../throttle.js";
+import { zodFieldErrors } from "../errors.js";
 import {
+  bulkInvitationRow,
+  bulkInvitations,
+  bulkInviteOutput,
   createdInvitationOutput,
   days,
   email,
   fields,
   id,
   invitationOutput,
+  invitationPreviewOutput,
   invitationStatus,
   optionalText,
   pageOf,
@@ -35,6 +42,12 @@ export const inviteRouter = router({
     .mutation(({ ctx, input }) =>
       inviteUser(ctx.svc, ctx.scope, { email: input.email, role: input.role ?? null }, ctx.caller.user.id),
     ),
+
+  /** Up to 100 invites, each created and mailed as a single invite; a bad row never stops the others. */
+  bulk: adminProcedure
+    .input(fields({ invitations: bulkInvitations }))
+    .output(bulkInviteOutput)
+    .mutation(({ ctx, input }) => inviteMany(ctx.svc, ctx.scope, input.invitations.map(bulkRow), ctx.caller.user.id)),
 
   /** Never with tokens. */
   list: adminProcedure
@@ -66,6 +79,13 @@ export const inviteRouter = router({
     .output(createdInvitationOutput)
     .mutation(({ ctx, input }) => resendInvitation(ctx.svc, ctx.scope, input.id)),
 
+  /** What the accept page shows for a token; changes nothing. A mutation, so the token never rides in a URL. */
+  preview: publicProcedure
+    .use(throttled([{ rule: THROTTLE_RULES.previewPerIp, by: "ip" }]))
+    .input(fields({ token }))
+    .output(invitationPreviewOutput)
+    .mutation(({ ctx, input }) => previewInvitation(ctx.svc, input.token)),
+
   /** Anyone holding a token; creates the user in the inviting tenant. */
   accept: publicProcedure
     .use(throttled([{ rule: THROTTLE_RULES.acceptPerIp, by: "ip" }]))
@@ -73,3 +93,11 @@ export const inviteRouter = router({
     .output(userOutput)
     .mutation(({ ctx, input }) => acceptInvitation(ctx.svc, input)),
 });
+
+/** A row as given, checked on its own: valid input, or its field errors. */
+function bulkRow(row: unknown): BulkRow {
+  const parsed = bulkInvitationRow.safeParse(row);
+  if (parsed.success) return { email: parsed.data.email, role: parsed.data.role ?? null };
+  const given = (row as { email?: unknown } | null)?.email;
+  return { email: typeof given === "string" ? given : "", errors: zodFieldErrors(parsed.error) };
+}
