@@ -50,6 +50,7 @@ describe("the runbook through the SDK", () => {
       tenantId: tenant.id,
       roles: ["ADMIN"],
       isSuperuser: false,
+      isActive: true,
       dateJoined: expect.any(String),
     });
     const admin = createTenantryClient({ baseUrl: server.url, token });
@@ -92,6 +93,7 @@ describe("the runbook through the SDK", () => {
       tenantId: tenant.id,
       roles: ["ANALYST"],
       isSuperuser: false,
+      isActive: true,
       dateJoined: expect.any(String),
     });
     expect((await admin.invite.list({ status: "accepted" })).map((i) => i.id)).toEqual([invitation.id]);

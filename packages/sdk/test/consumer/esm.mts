@@ -106,6 +106,20 @@ assert.equal((await admin.role.page({ limit: 1, role: "VIEWER" })).count, 1);
 await admin.role.revoke({ id: granted.id });
 done.push("role.grant", "role.list", "role.page", "role.revoke");
 
+// second release: bulk invite (a bad row never stops the others), deactivate and activate, password change
+const bulk = await admin.invite.bulk({
+  invitations: [{ email: "bulk@esm.test", role: "VIEWER" }, { email: "not-an-email" }],
+});
+assert.deepEqual([bulk.created, bulk.failed], [1, 1]);
+assert.equal(bulk.results[0]?.invitation?.email, "bulk@esm.test");
+assert.deepEqual(Object.keys(bulk.results[1]?.errors ?? {}), ["email"]);
+assert.equal((await admin.user.deactivate({ id: analyst.id })).isActive, false);
+assert.equal((await admin.user.activate({ id: analyst.id })).isActive, true);
+const newPassword = "another horse battery staple";
+await admin.auth.changePassword({ currentPassword: password, newPassword });
+assert.equal((await anonymous.auth.login({ email: "owner@esm.test", password: newPassword })).user.id, user.id);
+done.push("invite.bulk", "user.deactivate", "user.activate", "auth.changePassword");
+
 // audit (tenant ADMINs) and ops (superusers only)
 assert.ok((await admin.audit.list()).length > 0);
 assert.equal(await failsWith(admin.ops.tenants()), "FORBIDDEN");
@@ -151,7 +165,7 @@ export function mistakes(client: TenantryClient): void {
   // @ts-expect-error a missing argument
   void client.invite.accept();
   // @ts-expect-error an unknown procedure
-  void client.user.remove({ id: user.id });
+  void client.user.impersonate({ id: user.id });
   // @ts-expect-error outputs are typed: users have no password
   void client.user.me().then((u) => u.password);
   // @ts-expect-error an unknown invitation status
