@@ -26,7 +26,8 @@ function tenantry(args: string[], env: Record<string, string>, stdin?: string) {
   });
 }
 
-describe("tenantry createsuperuser", () => {
+// Each command is a process that loads the code and opens the database (on PGlite, seconds).
+describe("tenantry createsuperuser", { timeout: 90_000 }, () => {
   let testDb: TestDatabase;
   let target: TestDatabase["target"];
   let env: Record<string, string>;
