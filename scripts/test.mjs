@@ -13,7 +13,8 @@ ensureInstalled();
 
 /**
  * The database suites run a second time on the embedded PGlite, which `npm start`
- * serves on. (The db package's own suites run on both databases by themselves.)
+ * serves on. (The db package's suites run on both databases by themselves, and
+ * lifecycle.test.ts always runs the server on a data directory.)
  */
 const EMBEDDED_SUITES = [
   "apps/server/src/runbook.test.ts",
@@ -26,7 +27,6 @@ const EMBEDDED_SUITES = [
   "apps/server/src/throttle.test.ts",
   "apps/server/src/audit.test.ts",
   "apps/server/src/health.test.ts",
-  "apps/server/src/lifecycle.test.ts",
   "apps/server/src/cli.test.ts",
 ];
 
