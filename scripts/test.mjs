@@ -1,16 +1,21 @@
 // `npm test`: install what is missing, lint, type-check, build, then run every
 // test. Tests use the local PostgreSQL when it answers (a fresh database per
-// test file) and the embedded PGlite as well; without PostgreSQL they run on
-// PGlite alone, and say so.
+// test file), and the database suites run again on the embedded PGlite; without
+// PostgreSQL every suite PGlite can run runs on it alone, and the run says so.
+// Either way the run lists what did not run on PGlite, and why.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { ensureInstalled, root, say, turbo } from "./workspace.mjs";
 
 ensureInstalled();
 
-/** The core service's suites, also run on PGlite (they use one database per file, which in-memory PGlite gives). */
+/**
+ * The database suites run a second time on the embedded PGlite, which `npm start`
+ * serves on. (The db package's suites run on both databases by themselves, and
+ * lifecycle.test.ts always runs the server on a data directory.)
+ */
 const EMBEDDED_SUITES = [
   "apps/server/src/runbook.test.ts",
   "apps/server/src/guards.test.ts",
@@ -18,7 +23,23 @@ const EMBEDDED_SUITES = [
   "apps/server/src/query-budget.test.ts",
   "apps/server/src/email-delivery.test.ts",
   "apps/server/src/secrets.test.ts",
+  "apps/server/src/concurrency.test.ts",
+  "apps/server/src/throttle.test.ts",
+  "apps/server/src/audit.test.ts",
+  "apps/server/src/health.test.ts",
+  "apps/server/src/cli.test.ts",
 ];
+
+/**
+ * Suites PGlite cannot run, and why: it is one process per data directory
+ * (a lock file), so nothing else may open a database a process holds.
+ * Without PostgreSQL they are not run at all; every run says so.
+ */
+const NOT_ON_EMBEDDED = {
+  "apps/server/src/scale-out.test.ts": "two server processes on one database",
+  "apps/server/src/cli-ops.test.ts":
+    "the test process keeps the database open (seeding, checking) while CLI processes run on it, several at once",
+};
 
 const serverUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const shown = new URL(serverUrl);
@@ -30,7 +51,8 @@ if (postgres) {
   say(`PostgreSQL is not answering at ${shown.host}; CI requires it. Set TEST_DATABASE_URL or start it.`);
   process.exit(1);
 } else {
-  say(`PostgreSQL is not answering at ${shown.host}: every test runs on the embedded PGlite only.`);
+  say(`PostgreSQL is not answering at ${shown.host}: the tests run on the embedded PGlite only,`);
+  say(`except ${Object.keys(NOT_ON_EMBEDDED).length} suites that need PostgreSQL (listed at the end).`);
   say("Start PostgreSQL or set TEST_DATABASE_URL to run the PostgreSQL half too.");
 }
 
@@ -43,6 +65,7 @@ mkdirSync(resultsDir, { recursive: true });
 /** Runs vitest; returns its exit status and what its JSON report counted. */
 function vitest(name, backend, args) {
   const resultsFile = join(resultsDir, `${name}.json`);
+  const started = Date.now();
   const run = spawnSync(
     join(root, "node_modules", ".bin", "vitest"),
     ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${resultsFile}`, ...args],
@@ -52,9 +75,20 @@ function vitest(name, backend, args) {
       env: { ...process.env, TEST_DATABASE_URL: serverUrl, TENANTRY_TEST_BACKEND: backend },
     },
   );
+  say(
+    `The ${name === "all" ? "whole" : name} run (on ${backend}) took ${Math.round((Date.now() - started) / 1000)} s.`,
+  );
   try {
     const report = JSON.parse(readFileSync(resultsFile, "utf8"));
+    // Skipped tests say why in their names (see apps/server/src/test-support/backend.ts).
+    const skippedTests = report.testResults.flatMap((file) =>
+      file.assertionResults
+        .filter((test) => test.status === "skipped" || test.status === "pending")
+        .map((test) => `${relative(root, file.name)}: ${test.fullName}`),
+    );
     return {
+      backend,
+      skippedTests,
       status: run.status ?? 1,
       passed: report.numPassedTests,
       failed: report.numFailedTests,
@@ -63,16 +97,24 @@ function vitest(name, backend, args) {
     };
   } catch {
     say(`vitest (${name}) wrote no results.`);
-    return { status: run.status || 1, passed: 0, failed: 0, skipped: 0, total: 0 };
+    return { backend, skippedTests: [], status: run.status || 1, passed: 0, failed: 0, skipped: 0, total: 0 };
   }
 }
 
-// Every test, on PostgreSQL when it answers (else PGlite).
-const runs = [vitest("all", postgres ? "postgres" : "embedded", process.argv.slice(2))];
-// The core service once more on the embedded database, which is what `npm start` serves on.
+const embeddedOnly = !postgres;
+const excluded = embeddedOnly ? Object.keys(NOT_ON_EMBEDDED).flatMap((suite) => ["--exclude", suite]) : [];
+// Every test, on PostgreSQL when it answers (else PGlite, without what PGlite cannot run).
+const runs = [vitest("all", embeddedOnly ? "embedded" : "postgres", [...excluded, ...process.argv.slice(2)])];
+// The database suites once more on the embedded database, which is what `npm start` serves on.
 if (postgres && process.argv.length <= 2) {
-  say("The core service suites again, on the embedded PGlite...");
+  say("The database suites again, on the embedded PGlite...");
   runs.push(vitest("embedded", "embedded", ["--project", "server", ...EMBEDDED_SUITES]));
+}
+if (process.argv.length <= 2) {
+  say("Not run on the embedded PGlite (PostgreSQL only; PGlite allows one process per data directory):");
+  for (const [suite, reason] of Object.entries(NOT_ON_EMBEDDED)) say(`  ${suite}: ${reason}`);
+  const pgliteRun = runs.find((run) => run.backend === "embedded");
+  for (const test of pgliteRun?.skippedTests ?? []) say(`  ${test}`);
 }
 
 const sum = (key) => runs.reduce((total, run) => total + run[key], 0);

@@ -1,9 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { verifyPassword } from "@tenantry/auth";
-import { type DatabaseTarget, openDatabase } from "@tenantry/db";
+import { openDatabase } from "@tenantry/db";
 import { createTestDatabase, type TestDatabase } from "@tenantry/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -29,27 +26,20 @@ function tenantry(args: string[], env: Record<string, string>, stdin?: string) {
   });
 }
 
-describe("tenantry createsuperuser", () => {
+// Each command is a process that loads the code and opens the database (on PGlite, seconds).
+describe("tenantry createsuperuser", { timeout: 90_000 }, () => {
   let testDb: TestDatabase;
-  let target: DatabaseTarget;
+  let target: TestDatabase["target"];
   let env: Record<string, string>;
-  let dataDir: string | undefined;
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    if (testDb.target.kind === "postgres") {
-      target = testDb.target;
-      env = { DATABASE_URL: testDb.target.url };
-    } else {
-      // The embedded database lives in one process at a time: give the CLI a directory of its own.
-      dataDir = mkdtempSync(join(tmpdir(), "tenantry-cli-test-"));
-      target = { kind: "embedded", dataDir };
-      env = { DATA_DIR: dataDir };
-    }
+    target = testDb.target;
+    // On the embedded database the CLI opens the test's data directory; the test opens it only between commands.
+    env = target.kind === "postgres" ? { DATABASE_URL: target.url } : { DATA_DIR: target.dataDir };
   });
   afterAll(async () => {
     await testDb?.drop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   async function userRow(email: string) {

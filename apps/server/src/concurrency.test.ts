@@ -6,6 +6,7 @@ import { loadEnv } from "./env.js";
 import { createLogger } from "./logger.js";
 import type { InvitationEmail } from "./mail/hook.js";
 import { createServices } from "./services.js";
+import { itTwoPools } from "./test-support/backend.js";
 import { createHarness, type Harness, STRONG_PASSWORD, signUp, unique } from "./test-support/harness.js";
 import { createContext } from "./trpc/context.js";
 import { errorDetails } from "./trpc/errors.js";
@@ -38,11 +39,10 @@ function gate(): { promise: Promise<void>; open: () => void } {
 
 const PASSWORDS = Array.from({ length: 10 }, (_, i) => `${STRONG_PASSWORD}-${i}`);
 
-describe("concurrent requests on real PostgreSQL", () => {
+describe("concurrent requests", () => {
   let h: Harness;
   beforeAll(async () => {
     h = await createHarness({ throttle: false });
-    expect(h.testDb.backend).toBe("postgres");
   });
   afterAll(async () => {
     await h?.close();
@@ -426,7 +426,7 @@ describe("the email outbox with more than one worker", () => {
     for (const id of ids) expect(calls.get(id), id).toBe(1);
   });
 
-  it("two service instances (separate pools, one SECRET_KEY) never deliver an invitation twice", async () => {
+  itTwoPools("two service instances (separate pools, one SECRET_KEY) never deliver an invitation twice", async () => {
     const env = loadEnv({ NODE_ENV: "test", THROTTLE: "off", SECRET_KEY: randomBytes(24).toString("hex") });
     const logger = createLogger("silent");
     const received: Record<string, InvitationEmail[]> = { one: [], two: [] };

@@ -4,6 +4,7 @@ import type { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Throttled } from "./domain/errors.js";
 import { loadEnv } from "./env.js";
+import { itTwoPools } from "./test-support/backend.js";
 import { failure } from "./test-support/errors.js";
 import { createHarness, type Harness, STRONG_PASSWORD, signUp, unique } from "./test-support/harness.js";
 import { THROTTLE_RULES, Throttle } from "./throttle.js";
@@ -186,7 +187,7 @@ describe("throttling (THROTTLE=on)", () => {
     for (const error of throttled) expectThrottled(error, retryAfterAtStart(windowSeconds));
   });
 
-  it("the counters live in the database: another Throttle on the same database sees the hits", async () => {
+  itTwoPools("the counters live in the database: another Throttle on the same database sees the hits", async () => {
     const rule = THROTTLE_RULES.acceptPerIp;
     // Another service instance on the same ORM, and one with a pool of its own (like another process).
     const sameOrm = new Throttle(h.db.orm, h.clock, true);

@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
 import type { DatabaseTarget } from "./database.js";
 
@@ -6,7 +9,11 @@ import type { DatabaseTarget } from "./database.js";
  * Test support. Every test gets a database of its own:
  * - on PostgreSQL (the server named by `TEST_DATABASE_URL`, default the local
  *   one), a freshly created database, dropped afterwards;
- * - on the embedded backend, a fresh in-memory PGlite.
+ * - on the embedded backend, a fresh PGlite data directory (a temporary
+ *   directory, removed afterwards), so that the target can be opened again —
+ *   by a server or CLI process, or a later `openDatabase` — and names the same
+ *   database. PGlite is one process per data directory at a time (a lock file):
+ *   close it before another opens it.
  * `TENANTRY_TEST_BACKEND` (set by `npm test`) picks the default; unset, the
  * local PostgreSQL is used when it answers.
  */
@@ -18,8 +25,9 @@ export type TestBackend = "postgres" | "embedded";
 
 export interface TestDatabase {
   backend: TestBackend;
-  target: DatabaseTarget;
-  /** Removes the database (a no-op for in-memory PGlite, which dies with its process). */
+  /** Always a real, shareable database: an embedded one lives in a data directory, never in memory only. */
+  target: Extract<DatabaseTarget, { kind: "postgres" }> | { kind: "embedded"; dataDir: string };
+  /** Removes the database: drops it on PostgreSQL (closing its connections), deletes the data directory of PGlite. */
   drop(): Promise<void>;
 }
 
@@ -49,7 +57,15 @@ export async function availableTestBackends(): Promise<TestBackend[]> {
 export async function createTestDatabase(backend?: TestBackend): Promise<TestDatabase> {
   const chosen = backend ?? (await defaultTestBackend());
   if (chosen === "embedded") {
-    return { backend: chosen, target: { kind: "embedded", dataDir: null }, drop: async () => {} };
+    // The PGlite cluster is created by the first `openDatabase` on the directory.
+    const dataDir = mkdtempSync(join(tmpdir(), "tenantry-test-db-"));
+    return {
+      backend: chosen,
+      target: { kind: "embedded", dataDir },
+      async drop() {
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
   }
   const name = `${TEST_DB_PREFIX}${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
   await withAdminClient((client) => client.query(`create database "${name}"`));

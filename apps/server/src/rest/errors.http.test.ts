@@ -594,7 +594,7 @@ describe("REST 500", () => {
     try {
       const api = new RestClient(server.url);
       const { adminToken, adminEmail } = await signUpRest(api);
-      await server.testDb.drop();
+      await server.loseDatabase();
       const replies = [
         await api.get("/api/users/me/", { token: adminToken }),
         await api.get("/api/users/", { token: adminToken }),

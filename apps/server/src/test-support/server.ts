@@ -9,6 +9,12 @@ export interface TestServer extends RunningServer {
   testDb: TestDatabase;
   /** Closes the server and drops its database. */
   stop(): Promise<void>;
+  /**
+   * Takes the database away under the running server: PostgreSQL drops it
+   * (ending its connections); the embedded PGlite, which lives inside the
+   * server process, is closed under the server.
+   */
+  loseDatabase(): Promise<void>;
 }
 
 /** A real server on a fresh database, listening on a free loopback port. */
@@ -33,6 +39,10 @@ export async function startTestServer(
     async stop() {
       await server.close();
       await testDb.drop();
+    },
+    async loseDatabase() {
+      if (testDb.backend === "embedded") await server.db.close();
+      else await testDb.drop();
     },
   };
 }
