@@ -11,6 +11,7 @@ import Fastify, {
 } from "fastify";
 import type { Env } from "./env.js";
 import { registerCaching } from "./http/caching.js";
+import { answerClientError } from "./http/client-errors.js";
 import { registerDocs } from "./http/docs.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerSessionCookie } from "./http/session.js";
@@ -54,6 +55,8 @@ export async function buildApp({ env, db, logger, services }: AppDependencies): 
     },
     // A hop count trusts that many proxies nearest the server.
     trustProxy: typeof env.trustProxy === "number" ? trustHops(env.trustProxy) : env.trustProxy,
+    // Refused by Node's HTTP parser before routing: still answered in the API's error shapes.
+    clientErrorHandler: answerClientError,
     return503OnClosing: true,
     forceCloseConnections: "idle",
   });

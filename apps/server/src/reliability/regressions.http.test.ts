@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RestClient, type RestTenant, signUpRest, statusOf } from "../test-support/rest.js";
+import { startTestServer, type TestServer } from "../test-support/server.js";
+
+/** Defects the reliability suites found, one regression test each. */
+describe("defects found by fuzzing", () => {
+  let server: TestServer;
+  let api: RestClient;
+  let acme: RestTenant;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { THROTTLE: "off" } });
+    api = new RestClient(server.url);
+    acme = await signUpRest(api);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("answers a request line or headers past Node's limit in the API's shape (REST: detail; tRPC: its envelope)", async () => {
+    const rest = await api.get(`/api/users/?tenant=${"a".repeat(20_000)}`, { token: acme.adminToken });
+    expect(rest.status, statusOf(rest)).toBe(431);
+    expect(rest.body).toEqual({ detail: "Request header fields too large." });
+    const trpc = await fetch(`${server.url}/trpc/user.me?input=${"%5B".repeat(8_000)}`);
+    expect(trpc.status).toBe(431);
+    expect(await trpc.json()).toEqual({
+      error: {
+        message: "Request header fields too large.",
+        code: -32600,
+        data: { code: "BAD_REQUEST", httpStatus: 431, fieldErrors: {} },
+      },
+    });
+  });
+});
