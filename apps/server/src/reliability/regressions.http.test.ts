@@ -30,4 +30,29 @@ describe("defects found by fuzzing", () => {
       },
     });
   });
+
+  it("answers a tRPC call whose body is not JSON, or too large, in tRPC's error shape", async () => {
+    const form = await fetch(`${server.url}/trpc/invite.create`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${acme.adminToken}`, "content-type": "application/x-www-form-urlencoded" },
+      body: "email=a@b.co",
+    });
+    expect(form.status).toBe(415);
+    const formBody = (await form.json()) as { error: Record<string, unknown> };
+    expect(formBody.error).toMatchObject({
+      code: -32015,
+      data: { code: "UNSUPPORTED_MEDIA_TYPE", httpStatus: 415, path: "invite.create", fieldErrors: {} },
+    });
+    const large = await fetch(`${server.url}/trpc/invite.create`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${acme.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ email: "x".repeat(70_000) }),
+    });
+    expect(large.status).toBe(413);
+    const largeBody = (await large.json()) as { error: Record<string, unknown> };
+    expect(largeBody.error).toMatchObject({
+      code: -32013,
+      data: { code: "PAYLOAD_TOO_LARGE", httpStatus: 413, path: "invite.create", fieldErrors: {} },
+    });
+  });
 });
