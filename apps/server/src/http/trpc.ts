@@ -74,7 +74,8 @@ const FRAMEWORK_CODES: Record<number, TRPCError["code"]> = {
   415: "UNSUPPORTED_MEDIA_TYPE",
 };
 
-function frameworkErrorShape(request: FastifyRequest, code: TRPCError["code"], message: string) {
+/** tRPC's error envelope for a refusal made before any procedure is called. */
+export function frameworkErrorShape(request: FastifyRequest, code: TRPCError["code"], message: string) {
   const path = (request.params as { path?: string } | undefined)?.path;
   return getErrorShape({
     config: appRouter._def._config,

@@ -55,4 +55,11 @@ describe("defects found by fuzzing", () => {
       data: { code: "PAYLOAD_TOO_LARGE", httpStatus: 413, path: "invite.create", fieldErrors: {} },
     });
   });
+
+  it("answers a tRPC path past the router's parameter limit with tRPC's NOT_FOUND, not fastify's shape", async () => {
+    const response = await fetch(`${server.url}/trpc/${"user.me,".repeat(400)}user.me`);
+    expect(response.status).toBe(404);
+    const body = (await response.json()) as { error: Record<string, unknown> };
+    expect(body.error).toMatchObject({ message: "Not found.", data: { code: "NOT_FOUND", httpStatus: 404 } });
+  });
 });
