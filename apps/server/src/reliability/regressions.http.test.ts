@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isDatabaseUnavailable } from "../domain/db-errors.js";
 import { RestClient, type RestTenant, signUpRest, statusOf } from "../test-support/rest.js";
 import { startTestServer, type TestServer } from "../test-support/server.js";
 
@@ -61,5 +62,19 @@ describe("defects found by fuzzing", () => {
     expect(response.status).toBe(404);
     const body = (await response.json()) as { error: Record<string, unknown> };
     expect(body.error).toMatchObject({ message: "Not found.", data: { code: "NOT_FOUND", httpStatus: 404 } });
+  });
+});
+
+describe("defects found by faults under load", () => {
+  it("takes a driver's words behind the statement the query builder prefixes as an unreachable database (503, not 500)", () => {
+    for (const message of [
+      "select id from tenants where id = '1' for no key update - Connection terminated unexpectedly",
+      "COMMIT; - Connection terminated unexpectedly",
+      "select 1 from users - Client has encountered a connection error and is not queryable",
+      "Transaction query already complete, run with DEBUG=knex:tx for more info",
+    ]) {
+      expect(isDatabaseUnavailable(new Error(message)), message).toBe(true);
+    }
+    expect(isDatabaseUnavailable(new Error('select 1 - syntax error at or near "x"'))).toBe(false);
   });
 });
