@@ -166,82 +166,89 @@ describe("fuzzing every endpoint", () => {
     return { status: response.status, text, body };
   }
 
-  it("answers every generated request without a 5xx, in the documented shape, changing nothing it refused", async () => {
-    const endpoints = [...restEndpoints(), ...trpcEndpoints()];
-    expect(endpoints.length).toBeGreaterThan(60);
-    const request = fc
-      .oneof(
-        { weight: 20, arbitrary: fc.oneof(...endpoints.map((endpoint) => requestFor(endpoint, pools))) },
-        { weight: 1, arbitrary: oddPathRequest },
-      )
-      .map(described);
-    const statuses = new Map<number, number>();
-    const covered = new Set<string>();
-    let cases = 0;
-    let digests = await rowDigests(query);
+  it(
+    "answers every generated request without a 5xx, in the documented shape, changing nothing it refused",
+    async () => {
+      const endpoints = [...restEndpoints(), ...trpcEndpoints()];
+      expect(endpoints.length).toBeGreaterThan(60);
+      const request = fc
+        .oneof(
+          { weight: 20, arbitrary: fc.oneof(...endpoints.map((endpoint) => requestFor(endpoint, pools))) },
+          { weight: 1, arbitrary: oddPathRequest },
+        )
+        .map(described);
+      const statuses = new Map<number, number>();
+      const covered = new Set<string>();
+      let cases = 0;
+      let digests = await rowDigests(query);
 
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...CALLERS), request, async (caller, wire) => {
-        cases += 1;
-        const reply = await send(wire, caller);
-        statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
-        covered.add(wire.endpoint);
-        const after = await rowDigests(query);
-        const changed = changedScopes(digests, after);
-        digests = after;
-        const what = `${caller} ${wire.method} ${wire.path.slice(0, 200)} [${wire.mutation}] -> ${reply.status} ${reply.text.slice(0, 300)}`;
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...CALLERS), request, async (caller, wire) => {
+          cases += 1;
+          const reply = await send(wire, caller);
+          statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+          covered.add(wire.endpoint);
+          const after = await rowDigests(query);
+          const changed = changedScopes(digests, after);
+          digests = after;
+          const what = `${caller} ${wire.method} ${wire.path.slice(0, 200)} [${wire.mutation}] -> ${reply.status} ${reply.text.slice(0, 300)}`;
 
-        expect(reply.status, what).toBeLessThan(500);
-        const problem = shapeProblem(wire, reply);
-        expect(problem, what).toBeUndefined();
-        if (reply.status >= 400) expect(changed, `a refused request changed rows: ${what}`).toEqual([]);
-        const unsafe = !["GET", "HEAD", "OPTIONS"].includes(wire.method);
-        if (caller === "cookieNoOrigin" && unsafe) expect(reply.status >= 200 && reply.status < 300, what).toBe(false);
+          expect(reply.status, what).toBeLessThan(500);
+          const problem = shapeProblem(wire, reply);
+          expect(problem, what).toBeUndefined();
+          if (reply.status >= 400) expect(changed, `a refused request changed rows: ${what}`).toEqual([]);
+          const unsafe = !["GET", "HEAD", "OPTIONS"].includes(wire.method);
+          if (caller === "cookieNoOrigin" && unsafe)
+            expect(reply.status >= 200 && reply.status < 300, what).toBe(false);
 
-        // Tenant isolation: an outsider neither reads nor changes the other tenant.
-        const outsideOf: Tenant | undefined =
-          caller === "adminB" || caller === "anonymous"
-            ? tenantA
-            : caller === "adminA" || caller === "viewerA"
-              ? tenantB
-              : undefined;
-        // Logging in (or accepting an invitation) with someone's credentials shows that someone: no leak.
-        const credentialed = reply.status < 300 && /login|accept/.test(wire.endpoint);
-        if (outsideOf && !credentialed) {
-          const asked = `${safeDecode(wire.path)} ${wire.body ?? ""}`;
-          const revealed = outsideOf.markers.filter((marker) => reply.text.includes(marker) && !asked.includes(marker));
-          expect(revealed, `revealed the other tenant: ${what}`).toEqual([]);
-          expect(changed, `changed the other tenant: ${what}`).not.toContain(outsideOf.id);
-        }
+          // Tenant isolation: an outsider neither reads nor changes the other tenant.
+          const outsideOf: Tenant | undefined =
+            caller === "adminB" || caller === "anonymous"
+              ? tenantA
+              : caller === "adminA" || caller === "viewerA"
+                ? tenantB
+                : undefined;
+          // Logging in (or accepting an invitation) with someone's credentials shows that someone: no leak.
+          const credentialed = reply.status < 300 && /login|accept/.test(wire.endpoint);
+          if (outsideOf && !credentialed) {
+            const asked = `${safeDecode(wire.path)} ${wire.body ?? ""}`;
+            const revealed = outsideOf.markers.filter(
+              (marker) => reply.text.includes(marker) && !asked.includes(marker),
+            );
+            expect(revealed, `revealed the other tenant: ${what}`).toEqual([]);
+            expect(changed, `changed the other tenant: ${what}`).not.toContain(outsideOf.id);
+          }
 
-        // A caller who logged themselves out logs in again, so the run keeps its callers.
-        if (reply.status < 300 && /logout/.test(wire.path) && caller !== "anonymous" && caller !== "cookieNoOrigin") {
-          tokens[caller] = await login(caller);
-          digests = await rowDigests(query);
-        }
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: process.env.FUZZ_SHRINK === "off" },
-    );
+          // A caller who logged themselves out logs in again, so the run keeps its callers.
+          if (reply.status < 300 && /logout/.test(wire.path) && caller !== "anonymous" && caller !== "cookieNoOrigin") {
+            tokens[caller] = await login(caller);
+            digests = await rowDigests(query);
+          }
+        }),
+        { numRuns: RUNS, seed: SEED, endOnFailure: process.env.FUZZ_SHRINK === "off" },
+      );
 
-    expect(await brokenInvariants(query)).toEqual([]);
-    // Most endpoints are reached with every run of this size.
-    expect(covered.size).toBeGreaterThan(endpoints.length * 0.8);
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(
-      `${resultsDir}fuzz.json`,
-      JSON.stringify(
-        {
-          seed: SEED,
-          cases,
-          endpoints: endpoints.length,
-          covered: covered.size,
-          statuses: Object.fromEntries(statuses),
-        },
-        null,
-        2,
-      ),
-    );
-  }, 900_000);
+      expect(await brokenInvariants(query)).toEqual([]);
+      // Most endpoints are reached with every run of this size.
+      expect(covered.size).toBeGreaterThan(endpoints.length * 0.8);
+      mkdirSync(resultsDir, { recursive: true });
+      writeFileSync(
+        `${resultsDir}fuzz.json`,
+        JSON.stringify(
+          {
+            seed: SEED,
+            cases,
+            endpoints: endpoints.length,
+            covered: covered.size,
+            statuses: Object.fromEntries(statuses),
+          },
+          null,
+          2,
+        ),
+      );
+    },
+    Math.max(900_000, RUNS * 50),
+  );
 });
 
 function safeDecode(text: string): string {
