@@ -11,10 +11,11 @@ import Fastify, {
 } from "fastify";
 import type { Env } from "./env.js";
 import { registerCaching } from "./http/caching.js";
+import { answerClientError } from "./http/client-errors.js";
 import { registerDocs } from "./http/docs.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerSessionCookie } from "./http/session.js";
-import { registerTrpc } from "./http/trpc.js";
+import { frameworkErrorShape, registerTrpc } from "./http/trpc.js";
 import type { Logger } from "./logger.js";
 import { registerRest } from "./rest/plugin.js";
 import type { AppServices } from "./trpc/context.js";
@@ -49,11 +50,21 @@ export async function buildApp({ env, db, logger, services }: AppDependencies): 
       const notFound = error.code === "FST_ERR_BAD_URL" || error.code === "FST_ERR_MAX_PARAM_LENGTH";
       const body = request.url.startsWith("/api/")
         ? { detail: notFound ? "Not found." : error.message }
-        : { error: error.message };
+        : request.url.startsWith("/trpc/")
+          ? {
+              error: frameworkErrorShape(
+                request,
+                notFound ? "NOT_FOUND" : "BAD_REQUEST",
+                notFound ? "Not found." : error.message,
+              ),
+            }
+          : { error: error.message };
       (reply as FastifyReply).code(notFound ? 404 : 400).send(body);
     },
     // A hop count trusts that many proxies nearest the server.
     trustProxy: typeof env.trustProxy === "number" ? trustHops(env.trustProxy) : env.trustProxy,
+    // Refused by Node's HTTP parser before routing: still answered in the API's error shapes.
+    clientErrorHandler: answerClientError,
     return503OnClosing: true,
     forceCloseConnections: "idle",
   });

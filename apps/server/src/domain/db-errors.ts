@@ -29,10 +29,13 @@ const UNAVAILABLE_STATES = /^(08...|53300|57P0[123])$/;
 /**
  * The driver's, the pool's and the server's own words for a connection that
  * broke or never came (a database closed to connections answers 55000, a
- * state other failures share, so its words decide).
+ * state other failures share, so its words decide). The query builder puts
+ * the statement in front of the driver's words: `<sql> - Connection terminated…`.
+ * A transaction whose connection broke is ended under the code running in it,
+ * whose next statement then fails with "Transaction query already complete".
  */
 const UNAVAILABLE_MESSAGES =
-  /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Knex: Timeout acquiring a connection)|^database ".*" is not currently accepting connections$/;
+  /^(?:[\s\S]* - )?(?:Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Knex: Timeout acquiring a connection|Transaction query already complete|database ".*" is not currently accepting connections$)/;
 
 /**
  * Whether a failure means the database cannot be reached (an outage, worth a

@@ -30,6 +30,18 @@ export async function registerTrpc(app: FastifyInstance, { services, allowedOrig
     // As tRPC's fastify plugin does: it parses bodies itself.
     trpc.removeContentTypeParser("application/json");
     trpc.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => done(null, body));
+    // Refusals before the procedure is reached (a body too large, a content type tRPC does not read) keep tRPC's shape.
+    trpc.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+      const status = error.statusCode ?? 500;
+      if (status >= 500) {
+        request.log.error({ err: error }, "tRPC request failed");
+        return reply
+          .code(500)
+          .send({ error: frameworkErrorShape(request, "INTERNAL_SERVER_ERROR", "A server error occurred.") });
+      }
+      const code = FRAMEWORK_CODES[status] ?? "BAD_REQUEST";
+      return reply.code(status).send({ error: frameworkErrorShape(request, code, error.message) });
+    });
     const trpcOptions = {
       router: appRouter,
       createContext: ({ req }: { req: FastifyRequest }) => {
@@ -54,6 +66,24 @@ export async function registerTrpc(app: FastifyInstance, { services, allowedOrig
       // Sent already: returning the reply keeps fastify from sending again while async onSend hooks run.
       return reply;
     });
+  });
+}
+
+const FRAMEWORK_CODES: Record<number, TRPCError["code"]> = {
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+};
+
+/** tRPC's error envelope for a refusal made before any procedure is called. */
+export function frameworkErrorShape(request: FastifyRequest, code: TRPCError["code"], message: string) {
+  const path = (request.params as { path?: string } | undefined)?.path;
+  return getErrorShape({
+    config: appRouter._def._config,
+    error: new TRPCError({ code, message }),
+    type: request.method === "GET" ? "query" : "mutation",
+    path,
+    input: undefined,
+    ctx: undefined,
   });
 }
 
