@@ -21,8 +21,8 @@ import { findTenantByRef, listTenants } from "../domain/tenants.js";
 import { createSuperuser, listUsers } from "../domain/users.js";
 import type { Env } from "../env.js";
 import { createLogger } from "../logger.js";
+import { auditAction, days, email, id, instant, invitationStatus, role, tenantRef } from "../schemas.js";
 import { createServices } from "../services.js";
-import { auditAction, days, email, id, instant, invitationStatus, role, tenantRef } from "../trpc/schemas.js";
 import { type Output, render, renderOne } from "./output.js";
 
 /** Wrong words on the command line: exit 2 with the usage. */

@@ -1,12 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import {
-  type AppServices,
-  type Context,
-  createContext,
-  headerToken,
-  type RequestInfo,
-  sessionToken,
-} from "../trpc/context.js";
+import type { AppServices } from "../services.js";
+import { type Context, createContext, headerToken, type RequestInfo, sessionToken } from "../trpc/context.js";
 
 export const SESSION_COOKIE = "session";
 

@@ -3,6 +3,7 @@ import { insertAudit, SYSTEM } from "../domain/audit.js";
 import type { Clock } from "../domain/clock.js";
 import type { InvitationMailbox } from "../domain/context.js";
 import type { Logger } from "../logger.js";
+import { withTimeout } from "../timeout.js";
 import type { InvitationEmailHook } from "./hook.js";
 import type { Sealer } from "./sealer.js";
 
@@ -177,6 +178,7 @@ export class InvitationDelivery implements InvitationMailbox {
           }),
         ),
         this.hookTimeoutMs,
+        `the hook did not finish within ${this.hookTimeoutMs} ms`,
       );
     } catch (error) {
       // Never keep or log the token, even if the hook's error quotes it.
@@ -231,12 +233,4 @@ export class InvitationDelivery implements InvitationMailbox {
       }
     });
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the hook did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,21 +1,8 @@
-import type { EntityManager, MikroORM } from "@tenantry/db";
+import type { EntityManager } from "@tenantry/db";
 import type { Caller } from "../domain/caller.js";
-import type { Clock } from "../domain/clock.js";
-import type { InvitationMailbox, ServiceContext } from "../domain/context.js";
+import type { ServiceContext } from "../domain/context.js";
 import { resolveCaller } from "../domain/sessions.js";
-import type { Logger } from "../logger.js";
-import type { Throttle } from "../throttle.js";
-
-/** Long-lived pieces every request shares. */
-export interface AppServices {
-  orm: MikroORM;
-  clock: Clock;
-  mailbox: InvitationMailbox;
-  throttle: Throttle;
-  logger: Logger;
-  /** How long expired and revoked invitations are kept before a purge removes them. */
-  retentionDays: number;
-}
+import type { AppServices } from "../services.js";
 
 /** What a transport knows about one request. */
 export interface RequestInfo {

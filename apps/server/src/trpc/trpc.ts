@@ -3,10 +3,11 @@ import { ZodError } from "zod";
 import type { AuthenticatedCaller, TenantScope } from "../domain/caller.js";
 import { Forbidden, Unauthenticated, ValidationFailed } from "../domain/errors.js";
 import { findTenantByRef } from "../domain/tenants.js";
+import { fields, tenantRef } from "../schemas.js";
 import type { ThrottleRule } from "../throttle.js";
+import { DRF } from "../wording.js";
 import { type Context, serviceContext } from "./context.js";
 import { describeFieldErrors, errorDetails, toTRPCError } from "./errors.js";
-import { fields, tenantRef } from "./schemas.js";
 
 /**
  * The only `initTRPC` in the codebase, and the role middleware: every
@@ -20,7 +21,7 @@ const t = initTRPC.context<Context>().create({
     // Internal failures say nothing about their cause; invalid input says what is wrong in words.
     const message =
       error.code === "INTERNAL_SERVER_ERROR"
-        ? "A server error occurred."
+        ? DRF.serverError
         : error.cause instanceof ZodError
           ? describeFieldErrors(details.fieldErrors)
           : shape.message;

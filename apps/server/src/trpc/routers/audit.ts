@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { listAuditEvents } from "../../domain/audit-log.js";
-import { actorFilter, auditAction, auditEventOutput, fields, instant, pageOf, pageWindow } from "../schemas.js";
+import { actorFilter, auditAction, auditEventOutput, fields, instant, pageOf, pageWindow } from "../../schemas.js";
 import { adminProcedure, router } from "../trpc.js";
 
 const filters = {

@@ -1,8 +1,8 @@
 import type { z } from "zod";
 import { login, logout } from "../../domain/sessions.js";
 import { me } from "../../domain/users.js";
+import { email, fields, loginOutput, password, tenantRef, userOutput } from "../../schemas.js";
 import { THROTTLE_RULES } from "../../throttle.js";
-import { email, fields, loginOutput, password, tenantRef, userOutput } from "../schemas.js";
 import { authedProcedure, publicProcedure, router, throttled } from "../trpc.js";
 
 const loginInput = fields({ email, password, tenant: tenantRef.optional() });

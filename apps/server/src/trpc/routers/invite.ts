@@ -8,7 +8,6 @@ import {
   resendInvitation,
   revokeInvitation,
 } from "../../domain/invitations.js";
-import { THROTTLE_RULES } from "../../throttle.js";
 import {
   createdInvitationOutput,
   days,
@@ -24,7 +23,8 @@ import {
   role,
   token,
   userOutput,
-} from "../schemas.js";
+} from "../../schemas.js";
+import { THROTTLE_RULES } from "../../throttle.js";
 import { adminProcedure, publicProcedure, router, throttled } from "../trpc.js";
 
 export const inviteRouter = router({

@@ -30,7 +30,7 @@ import {
   roleAssignmentOutput,
   tenantOutput,
   userOutput,
-} from "../schemas.js";
+} from "../../schemas.js";
 import { router, superuserProcedure } from "../trpc.js";
 
 /**

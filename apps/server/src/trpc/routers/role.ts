@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { grantRole, listRoleAssignments, revokeRole } from "../../domain/roles.js";
-import { fields, id, pageOf, pageWindow, role, roleAssignmentOutput } from "../schemas.js";
+import { fields, id, pageOf, pageWindow, role, roleAssignmentOutput } from "../../schemas.js";
 import { adminProcedure, router, tenantProcedure } from "../trpc.js";
 
 const filters = { userId: id.optional(), role: role.optional() };

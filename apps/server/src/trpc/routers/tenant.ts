@@ -1,7 +1,6 @@
 import { z } from "zod";
 import type { AuthenticatedCaller, TenantScope } from "../../domain/caller.js";
 import { createTenant, getTenant, listTenants } from "../../domain/tenants.js";
-import { THROTTLE_RULES } from "../../throttle.js";
 import {
   createdTenantOutput,
   email,
@@ -13,7 +12,8 @@ import {
   requiredText,
   tenantOutput,
   tenantRef,
-} from "../schemas.js";
+} from "../../schemas.js";
+import { THROTTLE_RULES } from "../../throttle.js";
 import { authedProcedure, publicProcedure, router, throttled } from "../trpc.js";
 
 /** Tenants are the one thing a member sees only their own of, whatever they name. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { requireTenant } from "../../domain/scope.js";
 import { listUsers, me } from "../../domain/users.js";
-import { fields, pageOf, pageWindow, userOutput } from "../schemas.js";
+import { fields, pageOf, pageWindow, userOutput } from "../../schemas.js";
 import { authedProcedure, router, tenantProcedure } from "../trpc.js";
 
 export const userRouter = router({

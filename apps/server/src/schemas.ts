@@ -1,7 +1,7 @@
 import { INVITATION_STATES, ROLES } from "@tenantry/db";
 import { z } from "zod";
-import { AUDIT_ACTIONS } from "../domain/audit.js";
-import { MAX_PAGE_SIZE } from "../domain/paging.js";
+import { AUDIT_ACTIONS } from "./domain/audit.js";
+import { MAX_PAGE_SIZE } from "./domain/paging.js";
 
 /**
  * Every input and output, defined once. Messages are DRF's, so the REST shim
