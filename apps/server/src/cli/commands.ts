@@ -168,10 +168,7 @@ export const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const ref = option(ctx, "tenant");
       if (!ref) throw new UsageError("--tenant is required");
-      const page = await withServices(ctx.env, async (svc) => {
-        const scope = await scopeOf(svc, ref);
-        return listUsers(svc, scope.tenantId as string);
-      });
+      const page = await withServices(ctx.env, async (svc) => listUsers(svc, await scopeOf(svc, ref)));
       render(ctx.out, page.results, [
         ["ID", (u) => u.id],
         ["EMAIL", (u) => u.email],

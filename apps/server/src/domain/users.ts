@@ -1,11 +1,12 @@
 import { hashPassword, passwordProblems } from "@tenantry/auth";
 import { newId, User } from "@tenantry/db";
 import { recordAudit } from "./audit.js";
-import type { AuthenticatedCaller } from "./caller.js";
+import type { AuthenticatedCaller, TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, ValidationFailed } from "./errors.js";
 import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
+import { requireTenant } from "./scope.js";
 import { USER_COLUMNS, type UserRow, userRecord } from "./user-records.js";
 import { type UserView, userView } from "./views.js";
 
@@ -13,12 +14,13 @@ export function me(caller: AuthenticatedCaller): UserView {
   return userView(caller.user);
 }
 
-/** The users of one tenant, each with their roles, in one statement. */
+/** The users of the scope's one tenant, each with their roles, in one statement. */
 export async function listUsers(
   ctx: Pick<ServiceContext, "em">,
-  tenantId: string,
+  scope: TenantScope,
   page?: PageRequest,
 ): Promise<Page<UserView>> {
+  const tenantId = requireTenant(scope);
   const { count, results } = await pagedQuery<UserRow>(
     ctx.em,
     {

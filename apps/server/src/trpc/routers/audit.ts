@@ -15,12 +15,12 @@ export const auditRouter = router({
   list: adminProcedure
     .input(fields(filters).default({}))
     .output(z.array(auditEventOutput))
-    .query(async ({ ctx, input }) => (await listAuditEvents(ctx, ctx.scope, input)).results),
+    .query(async ({ ctx, input }) => (await listAuditEvents(ctx.svc, ctx.scope, input)).results),
 
   page: adminProcedure
     .input(fields({ ...filters, ...pageWindow }))
     .output(pageOf(auditEventOutput))
     .query(({ ctx, input: { limit, offset, ...filter } }) =>
-      listAuditEvents(ctx, ctx.scope, filter, { limit, offset }),
+      listAuditEvents(ctx.svc, ctx.scope, filter, { limit, offset }),
     ),
 });

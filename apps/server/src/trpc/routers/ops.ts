@@ -9,7 +9,6 @@ import {
   revokeInvitation,
 } from "../../domain/invitations.js";
 import { grantRole, listRoleAssignments, revokeRole } from "../../domain/roles.js";
-import { requireTenant } from "../../domain/scope.js";
 import { listTenants } from "../../domain/tenants.js";
 import { listUsers } from "../../domain/users.js";
 import {
@@ -41,11 +40,11 @@ import { router, superuserProcedure } from "../trpc.js";
 export const opsRouter = router({
   tenants: superuserProcedure
     .output(z.array(tenantOutput))
-    .query(async ({ ctx }) => (await listTenants(ctx, ctx.scope)).results),
+    .query(async ({ ctx }) => (await listTenants(ctx.svc, ctx.scope)).results),
 
   users: superuserProcedure
     .output(z.array(userOutput))
-    .query(async ({ ctx }) => (await listUsers(ctx, requireTenant(ctx.scope))).results),
+    .query(async ({ ctx }) => (await listUsers(ctx.svc, ctx.scope)).results),
 
   invitations: superuserProcedure
     .input(fields({ status: invitationStatus.optional() }).default({}))
@@ -82,7 +81,7 @@ export const opsRouter = router({
   roles: superuserProcedure
     .input(fields({ userId: id.optional(), role: role.optional() }).default({}))
     .output(z.array(roleAssignmentOutput))
-    .query(async ({ ctx, input }) => (await listRoleAssignments(ctx, ctx.scope, input)).results),
+    .query(async ({ ctx, input }) => (await listRoleAssignments(ctx.svc, ctx.scope, input)).results),
 
   grantRole: superuserProcedure
     .input(fields({ userId: id, role }))
@@ -103,5 +102,5 @@ export const opsRouter = router({
       }).default({}),
     )
     .output(z.array(auditEventOutput))
-    .query(async ({ ctx, input }) => (await listAuditEvents(ctx, ctx.scope, input)).results),
+    .query(async ({ ctx, input }) => (await listAuditEvents(ctx.svc, ctx.scope, input)).results),
 });

@@ -10,13 +10,13 @@ export const roleRouter = router({
   list: tenantProcedure
     .input(fields(filters).default({}))
     .output(z.array(roleAssignmentOutput))
-    .query(async ({ ctx, input }) => (await listRoleAssignments(ctx, ctx.scope, input)).results),
+    .query(async ({ ctx, input }) => (await listRoleAssignments(ctx.svc, ctx.scope, input)).results),
 
   page: tenantProcedure
     .input(fields({ ...filters, ...pageWindow }))
     .output(pageOf(roleAssignmentOutput))
     .query(({ ctx, input: { limit, offset, ...filter } }) =>
-      listRoleAssignments(ctx, ctx.scope, filter, { limit, offset }),
+      listRoleAssignments(ctx.svc, ctx.scope, filter, { limit, offset }),
     ),
 
   grant: adminProcedure

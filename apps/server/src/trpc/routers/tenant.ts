@@ -40,16 +40,16 @@ export const tenantRouter = router({
   /** The caller's own tenant; every tenant for a superuser. */
   list: authedProcedure
     .output(z.array(tenantOutput))
-    .query(async ({ ctx }) => (await listTenants(ctx, ownScope(ctx.caller))).results),
+    .query(async ({ ctx }) => (await listTenants(ctx.svc, ownScope(ctx.caller))).results),
 
   /** `list`, a window at a time, with the total. */
   page: authedProcedure
     .input(fields(pageWindow))
     .output(pageOf(tenantOutput))
-    .query(({ ctx, input }) => listTenants(ctx, ownScope(ctx.caller), input)),
+    .query(({ ctx, input }) => listTenants(ctx.svc, ownScope(ctx.caller), input)),
 
   get: authedProcedure
     .input(fields({ id: tenantRef }))
     .output(tenantOutput)
-    .query(({ ctx, input }) => getTenant(ctx, ownScope(ctx.caller), input.id)),
+    .query(({ ctx, input }) => getTenant(ctx.svc, ownScope(ctx.caller), input.id)),
 });

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { requireTenant } from "../../domain/scope.js";
 import { listUsers, me } from "../../domain/users.js";
 import { fields, pageOf, pageWindow, userOutput } from "../../schemas.js";
 import { authedProcedure, router, tenantProcedure } from "../trpc.js";
@@ -10,10 +9,10 @@ export const userRouter = router({
   /** The users of the caller's tenant; a superuser names the tenant. */
   list: tenantProcedure
     .output(z.array(userOutput))
-    .query(async ({ ctx }) => (await listUsers(ctx, requireTenant(ctx.scope))).results),
+    .query(async ({ ctx }) => (await listUsers(ctx.svc, ctx.scope)).results),
 
   page: tenantProcedure
     .input(fields(pageWindow))
     .output(pageOf(userOutput))
-    .query(({ ctx, input }) => listUsers(ctx, requireTenant(ctx.scope), input)),
+    .query(({ ctx, input }) => listUsers(ctx.svc, ctx.scope, input)),
 });
