@@ -1,22 +1,24 @@
 import { createInvitationToken, hashInvitationToken, hashPassword, passwordProblems } from "@tenantry/auth";
 import { type EntityManager, Invitation, isoTimestamp, newId, type Role, RoleAssignment, User } from "@tenantry/db";
-import { insertAudit, recordAudit } from "./audit.js";
+import { auditInsertSelectSql, insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import { DAY_MS } from "./clock.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, InvalidRequest, NotFound, ValidationFailed } from "./errors.js";
+import {
+  endPendingSql,
+  INVITATION_COLUMNS,
+  type InvitationRow,
+  invitationRow,
+  invitationStatus,
+  invitationView,
+  REVOKE_PENDING,
+} from "./invitation-records.js";
 import { lockTenant } from "./locks.js";
 import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import { requireTenant } from "./scope.js";
-import {
-  type InvitationStatus,
-  type InvitationView,
-  invitationStatus,
-  invitationView,
-  type UserView,
-  userView,
-} from "./views.js";
+import { type InvitationStatus, type InvitationView, type UserView, userView } from "./views.js";
 
 export const DEFAULT_INVITATION_DAYS = 7;
 
@@ -25,20 +27,6 @@ const TOKEN_INVALID = "Invalid or revoked invitation token.";
 const TOKEN_EXPIRED = "This invitation has expired.";
 const TOKEN_ACCEPTED = "This invitation has already been accepted.";
 const REPLACE_ATTEMPTS = 3;
-
-/**
- * Ends a pending invitation and cancels its email if it has not gone out.
- * Shared by revoke and by re-invite (which replaces the pending invitation).
- */
-const REVOKE_PENDING = `update invitations set
-    state = 'revoked',
-    revoked_at = ?,
-    delivery_token_ciphertext = null,
-    delivery_next_attempt_at = null,
-    delivery_last_error = case when email_delivery = 'pending'
-      then 'Cancelled: the invitation was revoked before delivery.' else delivery_last_error end,
-    email_delivery = case when email_delivery = 'pending' then 'failed' else email_delivery end
-  where state = 'pending'`;
 
 /** Ids of the invitations a statement changed (`returning id`). */
 function changedIds(result: unknown): string[] {
@@ -113,7 +101,7 @@ export async function inviteUser(
         return created;
       });
       ctx.mailbox.notify();
-      return { ...invitationView(invitation, now), token };
+      return { ...invitationView(invitationRow(invitation, now)), token };
     } catch (error) {
       // A concurrent invite of the same address committed first: replace it in turn.
       if (violatedUniqueConstraint(error) === "invitations_one_pending_key" && attempt < REPLACE_ATTEMPTS) continue;
@@ -127,19 +115,6 @@ async function isMember(em: EntityManager, tenantId: string, email: string): Pro
     .getConnection()
     .execute("select 1 from users where tenant_id = ? and lower(email) = lower(?) limit 1", [tenantId, email]);
   return rows.length > 0;
-}
-
-interface InvitationRow {
-  id: string;
-  tenant_id: string;
-  email: string;
-  role: Role | null;
-  status: InvitationStatus;
-  invited_by_id: string | null;
-  created_at: string;
-  expires_at: string;
-  accepted_at: string | null;
-  email_delivery: Invitation["emailDelivery"];
 }
 
 /** Oldest first; `status` filters on what the status reads as now (expired is derived). */
@@ -158,10 +133,7 @@ export async function listInvitations(
   const { count, results } = await pagedQuery<InvitationRow>(
     ctx.em,
     {
-      columns: `i.id, i.tenant_id, i.email, i.role,
-        case when i.state = 'pending' and i.expires_at <= ?::timestamptz then 'expired' else i.state end as status,
-        i.invited_by_id, ${isoTimestamp("i.created_at")} as created_at, ${isoTimestamp("i.expires_at")} as expires_at,
-        ${isoTimestamp("i.accepted_at")} as accepted_at, i.email_delivery`,
+      columns: INVITATION_COLUMNS,
       columnParams: [now],
       from: "invitations i",
       where,
@@ -170,21 +142,7 @@ export async function listInvitations(
     },
     page,
   );
-  return {
-    count,
-    results: results.map((row) => ({
-      id: row.id,
-      tenantId: row.tenant_id,
-      email: row.email,
-      role: row.role,
-      status: row.status,
-      invitedById: row.invited_by_id,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-      acceptedAt: row.accepted_at,
-      emailDelivery: row.email_delivery,
-    })),
-  };
+  return { count, results: results.map(invitationView) };
 }
 
 async function findInScope(em: EntityManager, scope: TenantScope, id: string): Promise<Invitation> {
@@ -257,7 +215,7 @@ export async function extendInvitation(
     });
     if (extended) {
       invitation.expiresAt = expiresAt;
-      return invitationView(invitation, now);
+      return invitationView(invitationRow(invitation, now));
     }
   }
   throw new InvalidRequest("Only a pending or expired invitation can be extended.");
@@ -308,7 +266,7 @@ export async function resendInvitation(
     if (resent) {
       ctx.mailbox.notify();
       Object.assign(invitation, { expiresAt, emailDelivery: "pending" });
-      return { ...invitationView(invitation, now), token };
+      return { ...invitationView(invitationRow(invitation, now)), token };
     }
   }
   throw new InvalidRequest("Only a pending or expired invitation can be re-sent.");
@@ -342,32 +300,31 @@ export async function purgeInvitations(
     );
     return { purged: Number(rows[0]?.count ?? 0), dryRun: true, cutoff: cutoff.toISOString() };
   }
-  const actor = ctx.audit.actor;
+  const event = auditInsertSelectSql(
+    ctx.audit,
+    { action: "invitation.purged", targetType: "invitation" },
+    {
+      name: "purged p",
+      tenantId: "p.tenant_id",
+      targetId: "p.id::text",
+      details: {
+        sql: `jsonb_build_object('email', p.email,
+                               'status', case when p.state = 'revoked' then 'revoked' else 'expired' end,
+                               'expiresAt', ${isoTimestamp("p.expires_at")}, 'revokedAt', ${isoTimestamp("p.revoked_at")},
+                               'olderThanDays', ?::int)`,
+        params: [options.olderThanDays],
+      },
+    },
+    now,
+  );
   const rows = await connection.execute<{ id: string }[]>(
     `with purged as (
        delete from invitations i ${where.toSql()}
        returning i.id, i.tenant_id, i.email, i.state, i.expires_at, i.revoked_at
      )
-     insert into audit_events (id, occurred_at, actor_type, actor_id, actor_email, tenant_id, action,
-                               target_type, target_id, details, ip, user_agent)
-     select gen_random_uuid(), ?, ?, ?, ?, p.tenant_id, 'invitation.purged', 'invitation', p.id::text,
-            jsonb_build_object('email', p.email,
-                               'status', case when p.state = 'revoked' then 'revoked' else 'expired' end,
-                               'expiresAt', ${isoTimestamp("p.expires_at")}, 'revokedAt', ${isoTimestamp("p.revoked_at")},
-                               'olderThanDays', ?::int),
-            ?, ?
-     from purged p
+     ${event.sql}
      returning target_id as id`,
-    [
-      ...where.params,
-      now,
-      actor.type,
-      actor.type === "user" ? actor.id : null,
-      actor.type === "user" ? actor.email : null,
-      options.olderThanDays,
-      ctx.audit.client.ip,
-      ctx.audit.client.userAgent,
-    ],
+    [...where.params, ...event.params],
   );
   return { purged: rows.length, dryRun: false, cutoff: cutoff.toISOString() };
 }
@@ -409,11 +366,7 @@ export async function acceptInvitation(
   try {
     const claimed = await ctx.em.transactional(async (em) => {
       const won = await em.getConnection().execute(
-        `update invitations set state = 'accepted', accepted_at = ?,
-           delivery_token_ciphertext = null, delivery_next_attempt_at = null,
-           delivery_last_error = case when email_delivery = 'pending'
-             then 'Cancelled: the invitation was accepted before delivery.' else delivery_last_error end,
-           email_delivery = case when email_delivery = 'pending' then 'failed' else email_delivery end
+        `update invitations set ${endPendingSql("accepted")}
          where id = ? and token_hash = ? and state = 'pending' and expires_at > ?`,
         [now, invitation.id, tokenHash, now],
         "run",

@@ -1,4 +1,4 @@
-import type { Invitation, InvitationState, Role, RoleAssignment, Tenant } from "@tenantry/db";
+import type { InvitationState, Role, RoleAssignment, Tenant } from "@tenantry/db";
 import type { UserRecord } from "./caller.js";
 
 /** The objects the API returns (camelCase; the REST shim renames them). */
@@ -64,42 +64,6 @@ export function userView(user: UserRecord): UserView {
     roles: sortRoles(user.roles),
     isSuperuser: user.isSuperuser,
     dateJoined: user.dateJoined,
-  };
-}
-
-/** `expired` is not stored: a pending invitation past its expiry reads as expired. */
-export function invitationStatus(invitation: Pick<Invitation, "state" | "expiresAt">, now: Date): InvitationStatus {
-  return invitation.state === "pending" && invitation.expiresAt.getTime() <= now.getTime()
-    ? "expired"
-    : invitation.state;
-}
-
-type InvitationFields = Pick<
-  Invitation,
-  | "id"
-  | "tenant"
-  | "email"
-  | "role"
-  | "state"
-  | "invitedBy"
-  | "createdAt"
-  | "expiresAt"
-  | "acceptedAt"
-  | "emailDelivery"
->;
-
-export function invitationView(invitation: InvitationFields, now: Date): InvitationView {
-  return {
-    id: invitation.id,
-    tenantId: invitation.tenant,
-    email: invitation.email,
-    role: invitation.role ?? null,
-    status: invitationStatus(invitation, now),
-    invitedById: invitation.invitedBy ?? null,
-    createdAt: invitation.createdAt.toISOString(),
-    expiresAt: invitation.expiresAt.toISOString(),
-    acceptedAt: invitation.acceptedAt ? invitation.acceptedAt.toISOString() : null,
-    emailDelivery: invitation.emailDelivery,
   };
 }
 
