@@ -161,6 +161,20 @@ export const instant = text()
 
 export const auditAction = z.enum(AUDIT_ACTIONS, { error: choiceMessage });
 
+/** The audit trail's filters: the same for a tenant's ADMINs and for platform staff. */
+export const auditFilters = {
+  action: auditAction.optional(),
+  actor: actorFilter.optional(),
+  since: instant.optional(),
+  until: instant.optional(),
+};
+
+/** An invitation list's filter: what the status reads as now (`expired` is derived). */
+export const invitationFilters = { status: invitationStatus.optional() };
+
+/** A role-assignment list's filters. */
+export const roleAssignmentFilters = { userId: id.optional(), role: role.optional() };
+
 /** DRF's BooleanField: JSON booleans, and the usual spellings in strings. */
 export const flag = z.preprocess(
   (value: boolean) => booleanString(value),

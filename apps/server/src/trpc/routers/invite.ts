@@ -14,8 +14,8 @@ import {
   email,
   fields,
   id,
+  invitationFilters,
   invitationOutput,
-  invitationStatus,
   optionalText,
   pageOf,
   pageWindow,
@@ -38,12 +38,12 @@ export const inviteRouter = router({
 
   /** Never with tokens. */
   list: adminProcedure
-    .input(fields({ status: invitationStatus.optional() }).default({}))
+    .input(fields(invitationFilters).default({}))
     .output(z.array(invitationOutput))
     .query(async ({ ctx, input }) => (await listInvitations(ctx.svc, ctx.scope, input)).results),
 
   page: adminProcedure
-    .input(fields({ status: invitationStatus.optional(), ...pageWindow }))
+    .input(fields({ ...invitationFilters, ...pageWindow }))
     .output(pageOf(invitationOutput))
     .query(({ ctx, input: { limit, offset, ...filter } }) =>
       listInvitations(ctx.svc, ctx.scope, filter, { limit, offset }),

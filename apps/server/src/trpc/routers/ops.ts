@@ -12,20 +12,19 @@ import { grantRole, listRoleAssignments, revokeRole } from "../../domain/roles.j
 import { listTenants } from "../../domain/tenants.js";
 import { listUsers } from "../../domain/users.js";
 import {
-  actorFilter,
-  auditAction,
   auditEventOutput,
+  auditFilters,
   createdInvitationOutput,
   days,
   fields,
   flag,
   id,
-  instant,
+  invitationFilters,
   invitationOutput,
-  invitationStatus,
   olderThanDays,
   purgeOutput,
   role,
+  roleAssignmentFilters,
   roleAssignmentOutput,
   tenantOutput,
   userOutput,
@@ -47,7 +46,7 @@ export const opsRouter = router({
     .query(async ({ ctx }) => (await listUsers(ctx.svc, ctx.scope)).results),
 
   invitations: superuserProcedure
-    .input(fields({ status: invitationStatus.optional() }).default({}))
+    .input(fields(invitationFilters).default({}))
     .output(z.array(invitationOutput))
     .query(async ({ ctx, input }) => (await listInvitations(ctx.svc, ctx.scope, input)).results),
 
@@ -79,7 +78,7 @@ export const opsRouter = router({
     ),
 
   roles: superuserProcedure
-    .input(fields({ userId: id.optional(), role: role.optional() }).default({}))
+    .input(fields(roleAssignmentFilters).default({}))
     .output(z.array(roleAssignmentOutput))
     .query(async ({ ctx, input }) => (await listRoleAssignments(ctx.svc, ctx.scope, input)).results),
 
@@ -93,14 +92,7 @@ export const opsRouter = router({
   }),
 
   audit: superuserProcedure
-    .input(
-      fields({
-        action: auditAction.optional(),
-        actor: actorFilter.optional(),
-        since: instant.optional(),
-        until: instant.optional(),
-      }).default({}),
-    )
+    .input(fields(auditFilters).default({}))
     .output(z.array(auditEventOutput))
     .query(async ({ ctx, input }) => (await listAuditEvents(ctx.svc, ctx.scope, input)).results),
 });
