@@ -1,7 +1,7 @@
 import { hashPassword, passwordProblems } from "@tenantry/auth";
 import { newId, User } from "@tenantry/db";
 import { recordAudit } from "./audit.js";
-import type { AuthenticatedCaller, TenantScope } from "./caller.js";
+import type { SessionCaller, TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, ValidationFailed } from "./errors.js";
@@ -10,7 +10,7 @@ import { requireTenant } from "./scope.js";
 import { USER_COLUMNS, type UserRow, userRecord } from "./user-records.js";
 import { type UserView, userView } from "./views.js";
 
-export function me(caller: AuthenticatedCaller): UserView {
+export function me(caller: SessionCaller): UserView {
   return userView(caller.user);
 }
 

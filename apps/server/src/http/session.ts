@@ -66,7 +66,7 @@ async function passOnSession(context: Context, request: FastifyRequest, reply: F
   else if (change?.kind === "started") setSessionCookie(request, reply, change.token, change.expiresAt);
   else if (context.request.token && credentialsOf(request) === "cookie") {
     const caller = await context.resolvedCaller()?.catch(() => undefined);
-    if (caller && caller.kind !== "anonymous" && caller.renewedUntil) {
+    if (caller && "renewedUntil" in caller && caller.renewedUntil) {
       setSessionCookie(request, reply, context.request.token, caller.renewedUntil);
     }
   }

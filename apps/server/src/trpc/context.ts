@@ -30,9 +30,10 @@ export interface Context {
   sessionChange(): SessionChange | undefined;
 }
 
-export function createContext(services: AppServices, request: RequestInfo): Context {
+/** A transport's context resolves the caller from the token; a server-side caller (the CLI) says who it is (`known`). */
+export function createContext(services: AppServices, request: RequestInfo, known?: Caller): Context {
   const em = services.orm.em.fork();
-  let caller: Promise<Caller> | undefined;
+  let caller: Promise<Caller> | undefined = known && Promise.resolve(known);
   let change: SessionChange | undefined;
   // Closures, not fields: middlewares hand procedures copies of the context.
   return {
@@ -61,7 +62,9 @@ export function serviceContext(ctx: Context, caller: Caller): ServiceContext {
       actor:
         caller.kind === "anonymous"
           ? { type: "anonymous" }
-          : { type: "user", id: caller.user.id, email: caller.user.email },
+          : caller.kind === "operator"
+            ? { type: "cli" }
+            : { type: "user", id: caller.user.id, email: caller.user.email },
       client: { ip: ctx.request.ip, userAgent: ctx.request.userAgent },
     },
   };

@@ -3,7 +3,7 @@ import { login, logout } from "../../domain/sessions.js";
 import { me } from "../../domain/users.js";
 import { email, fields, loginOutput, password, tenantRef, userOutput } from "../../schemas.js";
 import { THROTTLE_RULES } from "../../throttle.js";
-import { authedProcedure, publicProcedure, router, throttled } from "../trpc.js";
+import { publicProcedure, router, sessionProcedure, throttled } from "../trpc.js";
 
 const loginInput = fields({ email, password, tenant: tenantRef.optional() });
 
@@ -25,10 +25,10 @@ export const authRouter = router({
     }),
 
   /** Ends the calling session only. */
-  logout: authedProcedure.mutation(async ({ ctx }) => {
+  logout: sessionProcedure.mutation(async ({ ctx }) => {
     await logout(ctx.svc, ctx.caller);
     ctx.recordSession({ kind: "ended" });
   }),
 
-  me: authedProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),
+  me: sessionProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { actingUserId } from "../../domain/caller.js";
 import {
   acceptInvitation,
   DEFAULT_INVITATION_DAYS,
@@ -33,7 +34,7 @@ export const inviteRouter = router({
     .input(fields({ email, role: role.nullable().optional() }))
     .output(createdInvitationOutput)
     .mutation(({ ctx, input }) =>
-      inviteUser(ctx.svc, ctx.scope, { email: input.email, role: input.role ?? null }, ctx.caller.user.id),
+      inviteUser(ctx.svc, ctx.scope, { email: input.email, role: input.role ?? null }, actingUserId(ctx.caller)),
     ),
 
   /** Never with tokens. */

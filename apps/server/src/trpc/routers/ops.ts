@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { listAuditEvents } from "../../domain/audit-log.js";
+import { actingUserId } from "../../domain/caller.js";
 import {
   DEFAULT_INVITATION_DAYS,
   extendInvitation,
@@ -34,7 +35,7 @@ import { router, superuserProcedure } from "../trpc.js";
 /**
  * The support engineer's tasks (the old Django admin), for superusers only,
  * through the same domain services as everything else — and so under the
- * same rules, with the same audit events. The CLI runs the same services.
+ * same rules, with the same audit events. The CLI calls these procedures.
  */
 export const opsRouter = router({
   tenants: superuserProcedure
@@ -85,7 +86,7 @@ export const opsRouter = router({
   grantRole: superuserProcedure
     .input(fields({ userId: id, role }))
     .output(roleAssignmentOutput)
-    .mutation(({ ctx, input }) => grantRole(ctx.svc, ctx.scope, input, ctx.caller.user.id)),
+    .mutation(({ ctx, input }) => grantRole(ctx.svc, ctx.scope, input, actingUserId(ctx.caller))),
 
   revokeRole: superuserProcedure.input(fields({ id })).mutation(async ({ ctx, input }) => {
     await revokeRole(ctx.svc, ctx.scope, input.id);

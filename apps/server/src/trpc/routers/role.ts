@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { actingUserId } from "../../domain/caller.js";
 import { grantRole, listRoleAssignments, revokeRole } from "../../domain/roles.js";
 import { fields, id, pageOf, pageWindow, role, roleAssignmentFilters, roleAssignmentOutput } from "../../schemas.js";
 import { adminProcedure, router, tenantProcedure } from "../trpc.js";
@@ -20,7 +21,7 @@ export const roleRouter = router({
   grant: adminProcedure
     .input(fields({ userId: id, role }))
     .output(roleAssignmentOutput)
-    .mutation(({ ctx, input }) => grantRole(ctx.svc, ctx.scope, input, ctx.caller.user.id)),
+    .mutation(({ ctx, input }) => grantRole(ctx.svc, ctx.scope, input, actingUserId(ctx.caller))),
 
   revoke: adminProcedure.input(fields({ id })).mutation(async ({ ctx, input }) => {
     await revokeRole(ctx.svc, ctx.scope, input.id);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { AuthenticatedCaller, TenantScope } from "../../domain/caller.js";
+import { type AuthenticatedCaller, isStaff, type TenantScope } from "../../domain/caller.js";
 import { createTenant, getTenant, listTenants } from "../../domain/tenants.js";
 import {
   createdTenantOutput,
@@ -18,7 +18,7 @@ import { authedProcedure, publicProcedure, router, throttled } from "../trpc.js"
 
 /** Tenants are the one thing a member sees only their own of, whatever they name. */
 const ownScope = (caller: AuthenticatedCaller): TenantScope => ({
-  tenantId: caller.kind === "superuser" ? null : caller.user.tenantId,
+  tenantId: isStaff(caller) ? null : caller.user.tenantId,
 });
 
 export const tenantRouter = router({

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { listUsers, me } from "../../domain/users.js";
 import { fields, pageOf, pageWindow, userOutput } from "../../schemas.js";
-import { authedProcedure, router, tenantProcedure } from "../trpc.js";
+import { router, sessionProcedure, tenantProcedure } from "../trpc.js";
 
 export const userRouter = router({
-  me: authedProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),
+  me: sessionProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),
 
   /** The users of the caller's tenant; a superuser names the tenant. */
   list: tenantProcedure
