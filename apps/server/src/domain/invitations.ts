@@ -1,5 +1,13 @@
 import { createInvitationToken, hashInvitationToken, hashPassword, passwordProblems } from "@tenantry/auth";
-import { type EntityManager, Invitation, isoTimestamp, newId, type Role, RoleAssignment, User } from "@tenantry/db";
+import {
+  type EntityManager,
+  Invitation,
+  isoTimestamp,
+  newId,
+  type Role,
+  RoleAssignment,
+  type User,
+} from "@tenantry/db";
 import { auditInsertSelectSql, insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import { DAY_MS } from "./clock.js";
@@ -18,6 +26,7 @@ import {
 import { lockTenant } from "./locks.js";
 import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import { requireTenant } from "./scope.js";
+import { addUser, isMember, userRecordOf } from "./user-records.js";
 import { type InvitationStatus, type InvitationView, type UserView, userView } from "./views.js";
 
 export const DEFAULT_INVITATION_DAYS = 7;
@@ -108,13 +117,6 @@ export async function inviteUser(
       throw error;
     }
   }
-}
-
-async function isMember(em: EntityManager, tenantId: string, email: string): Promise<boolean> {
-  const rows = await em
-    .getConnection()
-    .execute("select 1 from users where tenant_id = ? and lower(email) = lower(?) limit 1", [tenantId, email]);
-  return rows.length > 0;
 }
 
 /** Oldest first; `status` filters on what the status reads as now (expired is derived). */
@@ -373,16 +375,17 @@ export async function acceptInvitation(
         em.getTransactionContext(),
       );
       if (!(won as { affectedRows?: number }).affectedRows) return null;
-      const created = em.create(User, {
-        id: newId(),
-        tenant: invitation.tenant,
-        email: invitation.email,
-        passwordHash,
-        firstName: input.firstName ?? "",
-        lastName: input.lastName ?? "",
-        isSuperuser: false,
-        dateJoined: now,
-      });
+      const created = addUser(
+        em,
+        {
+          tenantId: invitation.tenant,
+          email: invitation.email,
+          passwordHash,
+          firstName: input.firstName,
+          lastName: input.lastName,
+        },
+        now,
+      );
       recordAudit(
         em,
         ctx.audit,
@@ -421,16 +424,7 @@ export async function acceptInvitation(
     }
     throw error;
   }
-  return userView({
-    id: user.id,
-    tenantId: user.tenant ?? null,
-    email: user.email,
-    firstName: user.firstName,
-    lastName: user.lastName,
-    isSuperuser: false,
-    dateJoined: user.dateJoined.toISOString(),
-    roles: invitation.role ? [invitation.role] : [],
-  });
+  return userView(userRecordOf(user, invitation.role ? [invitation.role] : []));
 }
 
 function assertAcceptable(invitation: Invitation | null, now: Date): asserts invitation is Invitation {

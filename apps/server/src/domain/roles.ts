@@ -1,4 +1,4 @@
-import { isoTimestamp, newId, type Role, RoleAssignment } from "@tenantry/db";
+import { newId, type Role, RoleAssignment } from "@tenantry/db";
 import { insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
@@ -6,16 +6,14 @@ import { violatedUniqueConstraint } from "./db-errors.js";
 import { InvalidRequest, NON_FIELD, NotFound, ValidationFailed } from "./errors.js";
 import { lockTenant } from "./locks.js";
 import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
-import { type RoleAssignmentView, roleAssignmentView } from "./views.js";
-
-interface AssignmentRow {
-  id: string;
-  user_id: string;
-  role: Role;
-  tenant_id: string;
-  granted_by_id: string | null;
-  created_at: string;
-}
+import {
+  ROLE_ASSIGNMENT_COLUMNS,
+  type RoleAssignmentRow,
+  roleAssignmentRow,
+  roleAssignmentView,
+} from "./role-assignment-records.js";
+import { tenantOfUser } from "./user-records.js";
+import type { RoleAssignmentView } from "./views.js";
 
 /** One statement, whatever the number of rows; paged, the total comes with the window. */
 export async function listRoleAssignments(
@@ -28,10 +26,10 @@ export async function listRoleAssignments(
   if (scope.tenantId) where.add("ra.tenant_id = ?", scope.tenantId);
   if (filter.userId) where.add("ra.user_id = ?", filter.userId);
   if (filter.role) where.add("ra.role = ?", filter.role);
-  const { count, results } = await pagedQuery<AssignmentRow>(
+  const { count, results } = await pagedQuery<RoleAssignmentRow>(
     ctx.em,
     {
-      columns: `ra.id, ra.user_id, ra.role, ra.tenant_id, ra.granted_by_id, ${isoTimestamp("ra.created_at")} as created_at`,
+      columns: ROLE_ASSIGNMENT_COLUMNS,
       from: "role_assignments ra",
       where,
       orderBy: "ra.created_at, ra.id",
@@ -42,17 +40,7 @@ export async function listRoleAssignments(
     },
     page,
   );
-  return {
-    count,
-    results: results.map((row) => ({
-      id: row.id,
-      userId: row.user_id,
-      role: row.role,
-      tenantId: row.tenant_id,
-      grantedById: row.granted_by_id,
-      createdAt: row.created_at,
-    })),
-  };
+  return { count, results: results.map(roleAssignmentView) };
 }
 
 /**
@@ -66,15 +54,7 @@ export async function grantRole(
   input: { userId: string; role: Role },
   grantedById: string | null,
 ): Promise<RoleAssignmentView> {
-  const rows = await ctx.em
-    .getConnection()
-    .execute<{ tenant_id: string | null }[]>(
-      scope.tenantId
-        ? "select tenant_id from users where id = ? and tenant_id = ?"
-        : "select tenant_id from users where id = ?",
-      scope.tenantId ? [input.userId, scope.tenantId] : [input.userId],
-    );
-  const tenantId = rows[0]?.tenant_id;
+  const tenantId = await tenantOfUser(ctx.em, input.userId, scope.tenantId);
   if (!tenantId) throw ValidationFailed.field("userId", `Invalid pk "${input.userId}" - object does not exist.`);
   const now = ctx.clock.now();
   const assignment = ctx.em.create(RoleAssignment, {
@@ -105,7 +85,7 @@ export async function grantRole(
     }
     throw error;
   }
-  return roleAssignmentView(assignment);
+  return roleAssignmentView(roleAssignmentRow(assignment));
 }
 
 const LAST_ADMIN = "This is the tenant's last ADMIN assignment; grant ADMIN to someone else before revoking it.";

@@ -1,5 +1,4 @@
 import { hashPassword, passwordProblems } from "@tenantry/auth";
-import { newId, User } from "@tenantry/db";
 import { recordAudit } from "./audit.js";
 import type { SessionCaller, TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
@@ -7,7 +6,7 @@ import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, ValidationFailed } from "./errors.js";
 import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import { requireTenant } from "./scope.js";
-import { USER_COLUMNS, type UserRow, userRecord } from "./user-records.js";
+import { addUser, USER_COLUMNS, type UserRow, userRecord, userRecordOf } from "./user-records.js";
 import { type UserView, userView } from "./views.js";
 
 export function me(caller: SessionCaller): UserView {
@@ -51,16 +50,11 @@ export async function createSuperuser(
   errors.add("password", ...passwordProblems(input.password, input));
   errors.throwIfAny();
   const passwordHash = await hashPassword(input.password);
-  const user = ctx.em.create(User, {
-    id: newId(),
-    tenant: null,
-    email: input.email,
-    passwordHash,
-    firstName: input.firstName ?? "",
-    lastName: input.lastName ?? "",
-    isSuperuser: true,
-    dateJoined: ctx.clock.now(),
-  });
+  const user = addUser(
+    ctx.em,
+    { tenantId: null, email: input.email, passwordHash, firstName: input.firstName, lastName: input.lastName },
+    ctx.clock.now(),
+  );
   recordAudit(
     ctx.em,
     ctx.audit,
@@ -80,14 +74,5 @@ export async function createSuperuser(
     }
     throw error;
   }
-  return userView({
-    id: user.id,
-    tenantId: null,
-    email: user.email,
-    firstName: user.firstName,
-    lastName: user.lastName,
-    isSuperuser: true,
-    dateJoined: user.dateJoined.toISOString(),
-    roles: [],
-  });
+  return userView(userRecordOf(user, []));
 }

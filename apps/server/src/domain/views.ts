@@ -1,4 +1,4 @@
-import type { InvitationState, Role, RoleAssignment, Tenant } from "@tenantry/db";
+import type { InvitationState, Role } from "@tenantry/db";
 import type { UserRecord } from "./caller.js";
 
 /** The objects the API returns (camelCase; the REST shim renames them). */
@@ -50,10 +50,6 @@ export function sortRoles(roles: Iterable<Role>): Role[] {
   return [...new Set(roles)].sort((a, b) => ROLE_ORDER[a] - ROLE_ORDER[b]);
 }
 
-export function tenantView(tenant: Pick<Tenant, "id" | "name" | "slug" | "createdAt">): TenantView {
-  return { id: tenant.id, name: tenant.name, slug: tenant.slug, createdAt: tenant.createdAt.toISOString() };
-}
-
 export function userView(user: UserRecord): UserView {
   return {
     id: user.id,
@@ -64,16 +60,5 @@ export function userView(user: UserRecord): UserView {
     roles: sortRoles(user.roles),
     isSuperuser: user.isSuperuser,
     dateJoined: user.dateJoined,
-  };
-}
-
-export function roleAssignmentView(assignment: RoleAssignment): RoleAssignmentView {
-  return {
-    id: assignment.id,
-    userId: assignment.user,
-    role: assignment.role,
-    tenantId: assignment.tenant,
-    grantedById: assignment.grantedBy ?? null,
-    createdAt: assignment.createdAt.toISOString(),
   };
 }
