@@ -8,7 +8,7 @@ import {
   RoleAssignment,
   type User,
 } from "@tenantry/db";
-import { auditInsertSelectSql, insertAudit, recordAudit } from "./audit.js";
+import { type AuditAction, type AuditRecord, auditInsertSelectSql, insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import { DAY_MS } from "./clock.js";
 import type { ServiceContext } from "./context.js";
@@ -36,6 +36,15 @@ const TOKEN_INVALID = "Invalid or revoked invitation token.";
 const TOKEN_EXPIRED = "This invitation has expired.";
 const TOKEN_ACCEPTED = "This invitation has already been accepted.";
 const REPLACE_ATTEMPTS = 3;
+
+/** An event about an invitation: recorded against its tenant, with it as the target. */
+function invitationEvent(
+  action: AuditAction,
+  invitation: Pick<Invitation, "id" | "tenant">,
+  details: Record<string, unknown>,
+): AuditRecord {
+  return { action, tenantId: invitation.tenant, target: { type: "invitation", id: invitation.id }, details };
+}
 
 /** Ids of the invitations a statement changed (`returning id`). */
 function changedIds(result: unknown): string[] {
@@ -98,12 +107,7 @@ export async function inviteUser(
         recordAudit(
           em,
           ctx.audit,
-          {
-            action: "invitation.created",
-            tenantId,
-            target: { type: "invitation", id: created.id },
-            details: { email: input.email, role: input.role, replaced },
-          },
+          invitationEvent("invitation.created", created, { email: input.email, role: input.role, replaced }),
           now,
         );
         await em.flush();
@@ -171,12 +175,7 @@ export async function revokeInvitation(
       await insertAudit(
         em,
         ctx.audit,
-        {
-          action: "invitation.revoked",
-          tenantId: invitation.tenant,
-          target: { type: "invitation", id },
-          details: { email: invitation.email },
-        },
+        invitationEvent("invitation.revoked", invitation, { email: invitation.email }),
         now,
       );
       return true;
@@ -202,17 +201,9 @@ export async function extendInvitation(
   if (invitation.state === "pending") {
     const extended = await ctx.em.transactional(async (em) => {
       if ((await em.nativeUpdate(Invitation, { id, state: "pending" }, { expiresAt })) !== 1) return false;
-      await insertAudit(
-        em,
-        ctx.audit,
-        {
-          action: "invitation.extended",
-          tenantId: invitation.tenant,
-          target: { type: "invitation", id },
-          details: { days, expiresAt: expiresAt.toISOString(), previousExpiresAt: invitation.expiresAt.toISOString() },
-        },
-        now,
-      );
+      const previousExpiresAt = invitation.expiresAt.toISOString();
+      const details = { days, expiresAt: expiresAt.toISOString(), previousExpiresAt };
+      await insertAudit(em, ctx.audit, invitationEvent("invitation.extended", invitation, details), now);
       return true;
     });
     if (extended) {
@@ -252,17 +243,8 @@ export async function resendInvitation(
         },
       );
       if (changed !== 1) return false;
-      await insertAudit(
-        em,
-        ctx.audit,
-        {
-          action: "invitation.resent",
-          tenantId: invitation.tenant,
-          target: { type: "invitation", id },
-          details: { email: invitation.email, expiresAt: expiresAt.toISOString() },
-        },
-        now,
-      );
+      const details = { email: invitation.email, expiresAt: expiresAt.toISOString() };
+      await insertAudit(em, ctx.audit, invitationEvent("invitation.resent", invitation, details), now);
       return true;
     });
     if (resent) {
@@ -386,14 +368,12 @@ export async function acceptInvitation(
         },
         now,
       );
+      const details = { userId: created.id, email: invitation.email, role: invitation.role ?? null };
       recordAudit(
         em,
         ctx.audit,
         {
-          action: "invitation.accepted",
-          tenantId: invitation.tenant,
-          target: { type: "invitation", id: invitation.id },
-          details: { userId: created.id, email: invitation.email, role: invitation.role ?? null },
+          ...invitationEvent("invitation.accepted", invitation, details),
           actor: { type: "user", id: created.id, email: created.email },
         },
         now,

@@ -1,5 +1,5 @@
 import { newId, type Role, RoleAssignment } from "@tenantry/db";
-import { insertAudit, recordAudit } from "./audit.js";
+import { type AuditAction, type AuditRecord, insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
@@ -65,17 +65,7 @@ export async function grantRole(
     grantedBy: grantedById,
     createdAt: now,
   });
-  recordAudit(
-    ctx.em,
-    ctx.audit,
-    {
-      action: "role.granted",
-      tenantId,
-      target: { type: "role_assignment", id: assignment.id },
-      details: { userId: input.userId, role: input.role },
-    },
-    now,
-  );
+  recordAudit(ctx.em, ctx.audit, assignmentEvent("role.granted", assignment), now);
   try {
     await ctx.em.flush();
   } catch (error) {
@@ -86,6 +76,16 @@ export async function grantRole(
     throw error;
   }
   return roleAssignmentView(roleAssignmentRow(assignment));
+}
+
+/** An event about an assignment: recorded against its tenant, with it as the target and whose role it is. */
+function assignmentEvent(action: AuditAction, assignment: RoleAssignment): AuditRecord {
+  return {
+    action,
+    tenantId: assignment.tenant,
+    target: { type: "role_assignment", id: assignment.id },
+    details: { userId: assignment.user, role: assignment.role },
+  };
 }
 
 const LAST_ADMIN = "This is the tenant's last ADMIN assignment; grant ADMIN to someone else before revoking it.";
@@ -110,16 +110,6 @@ export async function revokeRole(
       if (admins <= 1) throw new InvalidRequest(LAST_ADMIN);
     }
     if ((await em.nativeDelete(RoleAssignment, { id })) === 0) throw new NotFound();
-    await insertAudit(
-      em,
-      ctx.audit,
-      {
-        action: "role.revoked",
-        tenantId: assignment.tenant,
-        target: { type: "role_assignment", id },
-        details: { userId: assignment.user, role: assignment.role },
-      },
-      now,
-    );
+    await insertAudit(em, ctx.audit, assignmentEvent("role.revoked", assignment), now);
   });
 }
