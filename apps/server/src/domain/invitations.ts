@@ -1,30 +1,22 @@
 import { createInvitationToken, hashInvitationToken, hashPassword, passwordProblems } from "@tenantry/auth";
-import {
-  type EntityManager,
-  Invitation,
-  isoTimestamp,
-  newId,
-  type Role,
-  RoleAssignment,
-  type User,
-} from "@tenantry/db";
-import { type AuditAction, type AuditRecord, auditInsertSelectSql, insertAudit, recordAudit } from "./audit.js";
+import { type EntityManager, Invitation, newId, type Role, RoleAssignment, type User } from "@tenantry/db";
+import { type AuditAction, type AuditRecord, insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import { DAY_MS } from "./clock.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, InvalidRequest, NotFound, ValidationFailed } from "./errors.js";
 import {
-  endPendingSql,
-  INVITATION_COLUMNS,
-  type InvitationRow,
+  claimForAcceptance,
+  deleteOldInvitations,
   invitationRow,
   invitationStatus,
   invitationView,
-  REVOKE_PENDING,
+  revokePending,
+  selectInvitations,
 } from "./invitation-records.js";
 import { lockTenant } from "./locks.js";
-import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
+import type { Page, PageRequest } from "./paging.js";
 import { requireTenant } from "./scope.js";
 import { addUser, isMember, userRecordOf } from "./user-records.js";
 import { type InvitationStatus, type InvitationView, type UserView, userView } from "./views.js";
@@ -44,11 +36,6 @@ function invitationEvent(
   details: Record<string, unknown>,
 ): AuditRecord {
   return { action, tenantId: invitation.tenant, target: { type: "invitation", id: invitation.id }, details };
-}
-
-/** Ids of the invitations a statement changed (`returning id`). */
-function changedIds(result: unknown): string[] {
-  return (result as { id: string }[]).map((row) => row.id);
 }
 
 export interface InviteInput {
@@ -78,16 +65,7 @@ export async function inviteUser(
       const invitation = await ctx.em.transactional(async (em) => {
         // Concurrent invites of one address take turns, so each replaces the one before.
         await lockTenant(em, tenantId);
-        const replaced = changedIds(
-          await em
-            .getConnection()
-            .execute(
-              `${REVOKE_PENDING} and tenant_id = ? and lower(email) = lower(?) returning id`,
-              [now, tenantId, input.email],
-              "all",
-              em.getTransactionContext(),
-            ),
-        );
+        const replaced = await revokePending(em, now, { tenantId, email: input.email });
         const created = em.create(Invitation, {
           id: newId(),
           tenant: tenantId,
@@ -130,24 +108,7 @@ export async function listInvitations(
   filter: { status?: InvitationStatus },
   page?: PageRequest,
 ): Promise<Page<InvitationView>> {
-  const now = ctx.clock.now();
-  const where = new Conditions();
-  if (scope.tenantId) where.add("i.tenant_id = ?", scope.tenantId);
-  if (filter.status === "pending") where.add("i.state = 'pending' and i.expires_at > ?", now);
-  if (filter.status === "expired") where.add("i.state = 'pending' and i.expires_at <= ?", now);
-  if (filter.status === "accepted" || filter.status === "revoked") where.add("i.state = ?", filter.status);
-  const { count, results } = await pagedQuery<InvitationRow>(
-    ctx.em,
-    {
-      columns: INVITATION_COLUMNS,
-      columnParams: [now],
-      from: "invitations i",
-      where,
-      orderBy: "i.created_at, i.id",
-      counted: scope.tenantId && !filter.status ? { list: "invitations", tenantId: scope.tenantId } : undefined,
-    },
-    page,
-  );
+  const { count, results } = await selectInvitations(ctx.em, scope.tenantId, filter, ctx.clock.now(), page);
   return { count, results: results.map(invitationView) };
 }
 
@@ -168,10 +129,7 @@ export async function revokeInvitation(
   if (invitation.state === "pending") {
     const now = ctx.clock.now();
     const revoked = await ctx.em.transactional(async (em) => {
-      const changed = await em
-        .getConnection()
-        .execute(`${REVOKE_PENDING} and id = ? returning id`, [now, id], "all", em.getTransactionContext());
-      if (changedIds(changed).length === 0) return false;
+      if ((await revokePending(em, now, { id })).length === 0) return false;
       await insertAudit(
         em,
         ctx.audit,
@@ -270,47 +228,14 @@ export async function purgeInvitations(
 ): Promise<{ purged: number; dryRun: boolean; cutoff: string }> {
   const now = ctx.clock.now();
   const cutoff = new Date(now.getTime() - options.olderThanDays * DAY_MS);
-  const where = new Conditions().add(
-    "((i.state = 'pending' and i.expires_at < ?) or (i.state = 'revoked' and i.revoked_at < ?))",
+  const purged = await deleteOldInvitations(ctx.em, ctx.audit, {
+    tenantId: scope.tenantId,
     cutoff,
-    cutoff,
-  );
-  if (scope.tenantId) where.add("i.tenant_id = ?", scope.tenantId);
-  const connection = ctx.em.getConnection();
-  if (options.dryRun) {
-    const rows = await connection.execute<{ count: string }[]>(
-      `select count(*) as count from invitations i ${where.toSql()}`,
-      where.params,
-    );
-    return { purged: Number(rows[0]?.count ?? 0), dryRun: true, cutoff: cutoff.toISOString() };
-  }
-  const event = auditInsertSelectSql(
-    ctx.audit,
-    { action: "invitation.purged", targetType: "invitation" },
-    {
-      name: "purged p",
-      tenantId: "p.tenant_id",
-      targetId: "p.id::text",
-      details: {
-        sql: `jsonb_build_object('email', p.email,
-                               'status', case when p.state = 'revoked' then 'revoked' else 'expired' end,
-                               'expiresAt', ${isoTimestamp("p.expires_at")}, 'revokedAt', ${isoTimestamp("p.revoked_at")},
-                               'olderThanDays', ?::int)`,
-        params: [options.olderThanDays],
-      },
-    },
+    olderThanDays: options.olderThanDays,
+    dryRun: options.dryRun,
     now,
-  );
-  const rows = await connection.execute<{ id: string }[]>(
-    `with purged as (
-       delete from invitations i ${where.toSql()}
-       returning i.id, i.tenant_id, i.email, i.state, i.expires_at, i.revoked_at
-     )
-     ${event.sql}
-     returning target_id as id`,
-    [...where.params, ...event.params],
-  );
-  return { purged: rows.length, dryRun: false, cutoff: cutoff.toISOString() };
+  });
+  return { purged, dryRun: options.dryRun, cutoff: cutoff.toISOString() };
 }
 
 export interface AcceptInput {
@@ -349,14 +274,7 @@ export async function acceptInvitation(
   let user: User;
   try {
     const claimed = await ctx.em.transactional(async (em) => {
-      const won = await em.getConnection().execute(
-        `update invitations set ${endPendingSql("accepted")}
-         where id = ? and token_hash = ? and state = 'pending' and expires_at > ?`,
-        [now, invitation.id, tokenHash, now],
-        "run",
-        em.getTransactionContext(),
-      );
-      if (!(won as { affectedRows?: number }).affectedRows) return null;
+      if (!(await claimForAcceptance(em, now, invitation.id, tokenHash))) return null;
       const created = addUser(
         em,
         {

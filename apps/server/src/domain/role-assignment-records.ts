@@ -1,7 +1,8 @@
-import { isoTimestamp, type Role, type RoleAssignment } from "@tenantry/db";
+import { type EntityManager, isoTimestamp, type Role, type RoleAssignment } from "@tenantry/db";
+import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import type { RoleAssignmentView } from "./views.js";
 
-/** Role assignments as rows: the select list, the row it returns and the one mapping to the view. */
+/** Role assignments as rows: the select list, the row it returns, the one mapping to the view, and the list statement. */
 export interface RoleAssignmentRow {
   id: string;
   user_id: string;
@@ -35,4 +36,28 @@ export function roleAssignmentRow(assignment: RoleAssignment): RoleAssignmentRow
     granted_by_id: assignment.grantedBy ?? null,
     created_at: assignment.createdAt.toISOString(),
   };
+}
+
+/** One statement, whatever the number of rows; paged, the total comes with the window. */
+export function selectRoleAssignments(
+  em: EntityManager,
+  tenantId: string | null,
+  filter: { userId?: string; role?: Role },
+  page: PageRequest | undefined,
+): Promise<Page<RoleAssignmentRow>> {
+  const where = new Conditions();
+  if (tenantId) where.add("ra.tenant_id = ?", tenantId);
+  if (filter.userId) where.add("ra.user_id = ?", filter.userId);
+  if (filter.role) where.add("ra.role = ?", filter.role);
+  return pagedQuery<RoleAssignmentRow>(
+    em,
+    {
+      columns: ROLE_ASSIGNMENT_COLUMNS,
+      from: "role_assignments ra",
+      where,
+      orderBy: "ra.created_at, ra.id",
+      counted: tenantId && !filter.userId && !filter.role ? { list: "role_assignments", tenantId } : undefined,
+    },
+    page,
+  );
 }

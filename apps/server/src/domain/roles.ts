@@ -5,13 +5,8 @@ import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { InvalidRequest, NON_FIELD, NotFound, ValidationFailed } from "./errors.js";
 import { lockTenant } from "./locks.js";
-import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
-import {
-  ROLE_ASSIGNMENT_COLUMNS,
-  type RoleAssignmentRow,
-  roleAssignmentRow,
-  roleAssignmentView,
-} from "./role-assignment-records.js";
+import type { Page, PageRequest } from "./paging.js";
+import { roleAssignmentRow, roleAssignmentView, selectRoleAssignments } from "./role-assignment-records.js";
 import { tenantOfUser } from "./user-records.js";
 import type { RoleAssignmentView } from "./views.js";
 
@@ -22,24 +17,7 @@ export async function listRoleAssignments(
   filter: { userId?: string; role?: Role },
   page?: PageRequest,
 ): Promise<Page<RoleAssignmentView>> {
-  const where = new Conditions();
-  if (scope.tenantId) where.add("ra.tenant_id = ?", scope.tenantId);
-  if (filter.userId) where.add("ra.user_id = ?", filter.userId);
-  if (filter.role) where.add("ra.role = ?", filter.role);
-  const { count, results } = await pagedQuery<RoleAssignmentRow>(
-    ctx.em,
-    {
-      columns: ROLE_ASSIGNMENT_COLUMNS,
-      from: "role_assignments ra",
-      where,
-      orderBy: "ra.created_at, ra.id",
-      counted:
-        scope.tenantId && !filter.userId && !filter.role
-          ? { list: "role_assignments", tenantId: scope.tenantId }
-          : undefined,
-    },
-    page,
-  );
+  const { count, results } = await selectRoleAssignments(ctx.em, scope.tenantId, filter, page);
   return { count, results: results.map(roleAssignmentView) };
 }
 

@@ -6,8 +6,8 @@ import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, NotFound, ValidationFailed } from "./errors.js";
 import { isUuid } from "./ids.js";
-import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
-import { TENANT_COLUMNS, type TenantRow, tenantRow, tenantView } from "./tenant-records.js";
+import type { Page, PageRequest } from "./paging.js";
+import { freeSlug, selectTenants, tenantNameTaken, tenantRow, tenantView } from "./tenant-records.js";
 import { addUser } from "./user-records.js";
 import type { TenantView } from "./views.js";
 
@@ -99,11 +99,6 @@ export async function createTenant(
 
 const TENANT_NAME_TAKEN = "A tenant with this name already exists.";
 
-async function tenantNameTaken(em: EntityManager, name: string): Promise<boolean> {
-  const rows = await em.getConnection().execute("select 1 from tenants where lower(name) = lower(?) limit 1", [name]);
-  return rows.length > 0;
-}
-
 /** `Acme Café, Inc.` → `acme-cafe-inc`. */
 export function slugify(name: string): string {
   const slug = name
@@ -117,16 +112,6 @@ export function slugify(name: string): string {
   return slug || "tenant";
 }
 
-/** The base slug, or the base with the lowest free numeric suffix. */
-async function freeSlug(em: EntityManager, base: string): Promise<string> {
-  const rows = await em
-    .getConnection()
-    .execute<{ slug: string }[]>("select slug from tenants where slug = ? or slug like ?", [base, `${base}-%`]);
-  const taken = new Set(rows.map((row) => row.slug));
-  if (!taken.has(base)) return base;
-  for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
-}
-
 /** A tenant named by id or slug, or null. */
 export async function findTenantByRef(em: EntityManager, ref: string): Promise<Tenant | null> {
   return em.findOne(Tenant, isUuid(ref) ? { id: ref.toLowerCase() } : { slug: ref.toLowerCase() });
@@ -137,16 +122,7 @@ export async function listTenants(
   scope: TenantScope,
   page?: PageRequest,
 ): Promise<Page<TenantView>> {
-  const { count, results } = await pagedQuery<TenantRow>(
-    ctx.em,
-    {
-      columns: TENANT_COLUMNS,
-      from: "tenants t",
-      where: scope.tenantId ? new Conditions().add("t.id = ?", scope.tenantId) : new Conditions(),
-      orderBy: "t.created_at, t.id",
-    },
-    page,
-  );
+  const { count, results } = await selectTenants(ctx.em, scope.tenantId, page);
   return { count, results: results.map(tenantView) };
 }
 

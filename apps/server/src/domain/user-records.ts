@@ -1,5 +1,6 @@
 import { type EntityManager, isoTimestamp, newId, type Role, User } from "@tenantry/db";
 import type { UserRecord } from "./caller.js";
+import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 
 /**
  * Users as rows and records: the select list, the row, the mappings, and the
@@ -89,4 +90,23 @@ export async function tenantOfUser(
       tenantId ? [userId, tenantId] : [userId],
     );
   return rows[0]?.tenant_id ?? undefined;
+}
+
+/** The users of one tenant with their roles, in one statement; paged, with the total the database keeps. */
+export function selectUsers(
+  em: EntityManager,
+  tenantId: string,
+  page: PageRequest | undefined,
+): Promise<Page<UserRow>> {
+  return pagedQuery<UserRow>(
+    em,
+    {
+      columns: USER_COLUMNS,
+      from: "users u",
+      where: new Conditions().add("u.tenant_id = ?", tenantId),
+      orderBy: "u.date_joined, u.id",
+      counted: { list: "users", tenantId },
+    },
+    page,
+  );
 }

@@ -4,9 +4,9 @@ import type { SessionCaller, TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, ValidationFailed } from "./errors.js";
-import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
+import type { Page, PageRequest } from "./paging.js";
 import { requireTenant } from "./scope.js";
-import { addUser, USER_COLUMNS, type UserRow, userRecord, userRecordOf } from "./user-records.js";
+import { addUser, selectUsers, userRecord, userRecordOf } from "./user-records.js";
 import { type UserView, userView } from "./views.js";
 
 export function me(caller: SessionCaller): UserView {
@@ -20,17 +20,7 @@ export async function listUsers(
   page?: PageRequest,
 ): Promise<Page<UserView>> {
   const tenantId = requireTenant(scope);
-  const { count, results } = await pagedQuery<UserRow>(
-    ctx.em,
-    {
-      columns: USER_COLUMNS,
-      from: "users u",
-      where: new Conditions().add("u.tenant_id = ?", tenantId),
-      orderBy: "u.date_joined, u.id",
-      counted: { list: "users", tenantId },
-    },
-    page,
-  );
+  const { count, results } = await selectUsers(ctx.em, tenantId, page);
   return { count, results: results.map((row) => userView(userRecord(row))) };
 }
 
