@@ -17,8 +17,10 @@ import { registerHealthRoutes } from "./http/health.js";
 import { registerSessionCookie } from "./http/session.js";
 import { frameworkErrorShape, registerTrpc } from "./http/trpc.js";
 import type { Logger } from "./logger.js";
+import { buildOpenApiDocument } from "./rest/openapi.js";
 import { registerRest } from "./rest/plugin.js";
-import type { AppServices } from "./trpc/context.js";
+import type { AppServices } from "./services.js";
+import { DRF } from "./wording.js";
 
 export interface AppDependencies {
   env: Env;
@@ -49,13 +51,13 @@ export async function buildApp({ env, db, logger, services }: AppDependencies): 
     frameworkErrors: (error, request, reply) => {
       const notFound = error.code === "FST_ERR_BAD_URL" || error.code === "FST_ERR_MAX_PARAM_LENGTH";
       const body = request.url.startsWith("/api/")
-        ? { detail: notFound ? "Not found." : error.message }
+        ? { detail: notFound ? DRF.notFound : error.message }
         : request.url.startsWith("/trpc/")
           ? {
               error: frameworkErrorShape(
                 request,
                 notFound ? "NOT_FOUND" : "BAD_REQUEST",
-                notFound ? "Not found." : error.message,
+                notFound ? DRF.notFound : error.message,
               ),
             }
           : { error: error.message };
@@ -84,7 +86,7 @@ export async function buildApp({ env, db, logger, services }: AppDependencies): 
   registerHealthRoutes(app, () => db.ping());
   await registerTrpc(app, { services, allowedOrigins: env.allowedOrigins });
   await registerRest(app, { services, allowedOrigins: env.allowedOrigins });
-  await registerDocs(app, VERSION);
+  await registerDocs(app, buildOpenApiDocument(VERSION));
   return app;
 }
 

@@ -666,6 +666,12 @@ export function sendInvitationEmail(email) {
     expect(await events()).toBe(before);
   });
 
+  it("--older-than past the API's bound is a usage error with the API's words, not an invalid date", async () => {
+    const run = await tenantry(["invites", "purge-expired", "--older-than", "100000000d"]);
+    expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 2, stdout: "" });
+    expect(run.stderr).toMatch(/^tenantry: --older-than: Ensure this value is less than or equal to 36500\.\n/);
+  });
+
   it("a support engineer's session: create a superuser, find a tenant, extend an invite, purge, read the audit trail", async () => {
     const support = await signUp(`Support Co ${tag}`);
     const late = await support.admin.invite.create({ email: "late@customer.example.com", role: "ANALYST" });

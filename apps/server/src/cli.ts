@@ -8,8 +8,9 @@ import { InvalidEnvironment, loadEnv } from "./env.js";
 /**
  * `tenantry <command>`: the support engineer's tasks against the same
  * database as the server (DATABASE_URL, or the embedded database in
- * DATA_DIR), through the same domain services as the API — the same rules,
- * the same audit events. Exit codes: 0 done, 1 refused or failed, 2 usage.
+ * DATA_DIR), through the API's own procedures (a server-side caller whose
+ * caller is the `cli`) — the same rules, the same audit events. Exit codes:
+ * 0 done, 1 refused or failed, 2 usage.
  */
 function usage(commands: [string, Command][] = Object.entries(COMMANDS)): string {
   const width = Math.max(...commands.map(([, command]) => command.usage.length));

@@ -1,7 +1,8 @@
 import { join } from "node:path";
-import type { Database } from "@tenantry/db";
+import type { Database, MikroORM } from "@tenantry/db";
 import { SYSTEM } from "./domain/audit.js";
 import { type Clock, systemClock } from "./domain/clock.js";
+import type { InvitationMailbox } from "./domain/context.js";
 import { purgeInvitations } from "./domain/invitations.js";
 import type { Env } from "./env.js";
 import type { Logger } from "./logger.js";
@@ -9,8 +10,20 @@ import { InvitationDelivery } from "./mail/delivery.js";
 import { type InvitationEmailHook, loadInvitationEmailHook, logInvitationEmail } from "./mail/hook.js";
 import { createSealer, loadServerKey } from "./mail/sealer.js";
 import { Throttle } from "./throttle.js";
-import type { AppServices } from "./trpc/context.js";
 import { WebhookDelivery } from "./webhooks/delivery.js";
+
+/** Long-lived pieces every request shares. */
+export interface AppServices {
+  orm: MikroORM;
+  clock: Clock;
+  mailbox: InvitationMailbox;
+  /** Webhook delivery: seals signing secrets, is told when changes commit. */
+  webhooks: WebhookDelivery;
+  throttle: Throttle;
+  logger: Logger;
+  /** How long expired and revoked invitations are kept before a purge removes them. */
+  retentionDays: number;
+}
 
 export interface RunningServices {
   services: AppServices;

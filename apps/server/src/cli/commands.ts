@@ -1,111 +1,23 @@
-import { hostname, userInfo } from "node:os";
-import type { ParseArgsConfig } from "node:util";
-import { type Database, openDatabase, resolveDatabaseTarget } from "@tenantry/db";
-import type { z } from "zod";
-import type { AuditContext } from "../domain/audit.js";
-import { listAuditEvents } from "../domain/audit-log.js";
-import type { TenantScope } from "../domain/caller.js";
+import { openDatabase, resolveDatabaseTarget } from "@tenantry/db";
 import { systemClock } from "../domain/clock.js";
-import type { ServiceContext } from "../domain/context.js";
-import { ValidationFailed } from "../domain/errors.js";
+import { DEFAULT_INVITATION_DAYS } from "../domain/invitations.js";
+import { createSuperuser } from "../domain/users.js";
+import { email, id } from "../schemas.js";
 import {
-  DEFAULT_INVITATION_DAYS,
-  extendInvitation,
-  listInvitations,
-  purgeInvitations,
-  resendInvitation,
-  revokeInvitation,
-} from "../domain/invitations.js";
-import { activateMember, deactivateMember, deleteMember } from "../domain/members.js";
-import { endSessionsOfUser } from "../domain/my-sessions.js";
-import { grantRole, listRoleAssignments, revokeRole } from "../domain/roles.js";
-import { findTenantByRef, listTenants } from "../domain/tenants.js";
-import { createSuperuser, listUsers } from "../domain/users.js";
-import type { Env } from "../env.js";
-import { createLogger } from "../logger.js";
-import { createServices } from "../services.js";
-import { auditAction, days, email, id, instant, invitationStatus, role, tenantRef } from "../trpc/schemas.js";
-import { UsageError } from "./ops-caller.js";
-import { type Output, render, renderOne } from "./output.js";
+  CLI_AUDIT,
+  type Command,
+  type CommandContext,
+  option,
+  parse,
+  UsageError,
+  withApi,
+  withDatabase,
+  word,
+} from "./api.js";
+import { render, renderOne } from "./output.js";
 import { WEBHOOK_COMMANDS } from "./webhooks.js";
 
-export { UsageError };
-
-/** What the CLI's changes are recorded as: the command line, run by this OS user on this host. */
-const CLI_AUDIT: AuditContext = {
-  actor: { type: "cli" },
-  client: { ip: null, userAgent: `tenantry-cli (${userInfo().username}@${hostname()})` },
-};
-
-export interface CommandContext {
-  env: Env;
-  out: Output;
-  values: Record<string, string | boolean | undefined>;
-  positionals: string[];
-  readSecret(prompt: string): Promise<string>;
-}
-
-export interface Command {
-  usage: string;
-  summary: string;
-  options?: NonNullable<ParseArgsConfig["options"]>;
-  positionals?: string[];
-  run(ctx: CommandContext): Promise<void>;
-}
-
-/** Opens the configured database (migrated) for one command and closes it after. */
-async function withDatabase<T>(env: Env, work: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase(resolveDatabaseTarget(env), { poolSize: 2 });
-  try {
-    return await work(db);
-  } finally {
-    await db.close();
-  }
-}
-
-/** The domain's context for a CLI command: every tenant is in scope, changes are the CLI's. */
-async function withServices<T>(
-  env: Env,
-  work: (svc: ServiceContext, db: Database, deliverNow: (invitationId: string) => Promise<number>) => Promise<T>,
-): Promise<T> {
-  return withDatabase(env, async (db) => {
-    const running = await createServices(
-      env,
-      db,
-      createLogger(env.logLevel === "info" ? "warn" : env.logLevel, process.stderr),
-    );
-    const svc: ServiceContext = {
-      em: db.orm.em.fork(),
-      clock: systemClock,
-      mailbox: running.delivery,
-      audit: CLI_AUDIT,
-    };
-    try {
-      // Only the invitation this command touched: other emails are the server's to deliver.
-      return await work(svc, db, (invitationId) => running.delivery.runOnce(invitationId));
-    } finally {
-      await running.stop();
-    }
-  });
-}
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, name: string): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new UsageError(`${name}: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-  return parsed.data;
-}
-
-function option(ctx: CommandContext, name: string): string | undefined {
-  const value = ctx.values[name];
-  return typeof value === "string" ? value : undefined;
-}
-
-async function scopeOf(svc: ServiceContext, ref: string | undefined): Promise<TenantScope> {
-  if (ref === undefined) return { tenantId: null };
-  const tenant = await findTenantByRef(svc.em, parse(tenantRef, ref, "--tenant"));
-  if (!tenant) throw new ValidationFailed({ tenant: [`No tenant with the id or slug "${ref}".`] });
-  return { tenantId: tenant.id };
-}
+export { type Command, type CommandContext, UsageError };
 
 const tenantOption = { tenant: { type: "string" } } as const;
 
@@ -154,8 +66,8 @@ export const COMMANDS: Record<string, Command> = {
     usage: "tenants list",
     summary: "every tenant",
     async run(ctx) {
-      const page = await withServices(ctx.env, (svc) => listTenants(svc, { tenantId: null }));
-      render(ctx.out, page.results, [
+      const tenants = await withApi(ctx, (api) => api.ops.tenants());
+      render(ctx.out, tenants, [
         ["ID", (t) => t.id],
         ["SLUG", (t) => t.slug],
         ["NAME", (t) => t.name],
@@ -171,11 +83,8 @@ export const COMMANDS: Record<string, Command> = {
     async run(ctx) {
       const ref = option(ctx, "tenant");
       if (!ref) throw new UsageError("--tenant is required");
-      const page = await withServices(ctx.env, async (svc) => {
-        const scope = await scopeOf(svc, ref);
-        return listUsers(svc, scope.tenantId as string);
-      });
-      render(ctx.out, page.results, [
+      const users = await withApi(ctx, (api) => api.ops.users({ tenant: ref }));
+      render(ctx.out, users, [
         ["ID", (u) => u.id],
         ["EMAIL", (u) => u.email],
         ["NAME", (u) => `${u.firstName} ${u.lastName}`.trim()],
@@ -190,8 +99,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: "deactivate a member: every session ends, login is refused (a tenant's last active ADMIN stays)",
     positionals: ["id"],
     async run(ctx) {
-      const userId = parse(id, ctx.positionals[0], "id");
-      const user = await withServices(ctx.env, (svc) => deactivateMember(svc, { tenantId: null }, userId));
+      const user = await withApi(ctx, (api) => api.user.deactivate({ id: ctx.positionals[0] as never }));
       renderOne(ctx.out, { ...user }, `User ${user.email} (${user.id}) deactivated.`);
     },
   },
@@ -201,8 +109,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: "let a deactivated member log in again",
     positionals: ["id"],
     async run(ctx) {
-      const userId = parse(id, ctx.positionals[0], "id");
-      const user = await withServices(ctx.env, (svc) => activateMember(svc, { tenantId: null }, userId));
+      const user = await withApi(ctx, (api) => api.user.activate({ id: ctx.positionals[0] as never }));
       renderOne(ctx.out, { ...user }, `User ${user.email} (${user.id}) activated.`);
     },
   },
@@ -213,7 +120,7 @@ export const COMMANDS: Record<string, Command> = {
     positionals: ["id"],
     async run(ctx) {
       const userId = parse(id, ctx.positionals[0], "id");
-      await withServices(ctx.env, (svc) => deleteMember(svc, { tenantId: null }, userId));
+      await withApi(ctx, (api) => api.user.remove({ id: userId }));
       renderOne(ctx.out, { id: userId, removed: true }, `User ${userId} removed.`);
     },
   },
@@ -224,7 +131,7 @@ export const COMMANDS: Record<string, Command> = {
     options: { user: { type: "string" } },
     async run(ctx) {
       const userId = parse(id, option(ctx, "user"), "--user");
-      const ended = await withServices(ctx.env, (svc) => endSessionsOfUser(svc, userId));
+      const { ended } = await withApi(ctx, (api) => api.ops.endSessions({ userId }));
       renderOne(ctx.out, { userId, ended }, `Ended ${ended} session(s) of ${userId}.`);
     },
   },
@@ -234,12 +141,10 @@ export const COMMANDS: Record<string, Command> = {
     summary: "invitations, never with tokens",
     options: { ...tenantOption, status: { type: "string" } },
     async run(ctx) {
-      const status = option(ctx, "status");
-      const filter = { status: status === undefined ? undefined : parse(invitationStatus, status, "--status") };
-      const page = await withServices(ctx.env, async (svc) =>
-        listInvitations(svc, await scopeOf(svc, option(ctx, "tenant")), filter),
+      const invitations = await withApi(ctx, (api) =>
+        api.ops.invitations({ tenant: option(ctx, "tenant"), status: word(ctx, "status") }),
       );
-      render(ctx.out, page.results, [
+      render(ctx.out, invitations, [
         ["ID", (i) => i.id],
         ["TENANT", (i) => i.tenantId],
         ["EMAIL", (i) => i.email],
@@ -257,11 +162,8 @@ export const COMMANDS: Record<string, Command> = {
     positionals: ["id"],
     options: { days: { type: "string" } },
     async run(ctx) {
-      const invitationId = parse(id, ctx.positionals[0], "id");
-      const count = option(ctx, "days");
-      const n = count === undefined ? DEFAULT_INVITATION_DAYS : parse(days, count, "--days");
-      const invitation = await withServices(ctx.env, (svc) =>
-        extendInvitation(svc, { tenantId: null }, invitationId, n),
+      const invitation = await withApi(ctx, (api) =>
+        api.ops.extendInvitation({ id: ctx.positionals[0] as string, days: word(ctx, "days") }),
       );
       renderOne(
         ctx.out,
@@ -276,8 +178,8 @@ export const COMMANDS: Record<string, Command> = {
     summary: "revoke an invitation; its token stops working",
     positionals: ["id"],
     async run(ctx) {
-      const invitationId = parse(id, ctx.positionals[0], "id");
-      await withServices(ctx.env, (svc) => revokeInvitation(svc, { tenantId: null }, invitationId));
+      const invitationId = ctx.positionals[0] as string;
+      await withApi(ctx, (api) => api.ops.revokeInvitation({ id: invitationId }));
       renderOne(ctx.out, { id: invitationId, status: "revoked" }, `Invitation ${invitationId} revoked.`);
     },
   },
@@ -287,15 +189,11 @@ export const COMMANDS: Record<string, Command> = {
     summary: "send a pending or expired invitation again: new token and expiry, email hook runs now",
     positionals: ["id"],
     async run(ctx) {
-      const invitationId = parse(id, ctx.positionals[0], "id");
-      const invitation = await withServices(ctx.env, async (svc, db, deliverNow) => {
-        const resent = await resendInvitation(svc, { tenantId: null }, invitationId);
-        await deliverNow(invitationId);
-        const row = await db.orm.em
-          .fork()
-          .getConnection()
-          .execute<{ email_delivery: string }[]>("select email_delivery from invitations where id = ?", [invitationId]);
-        return { ...resent, emailDelivery: row[0]?.email_delivery ?? resent.emailDelivery };
+      const invitation = await withApi(ctx, async (api, running) => {
+        const resent = await api.ops.resendInvitation({ id: ctx.positionals[0] as string });
+        // Only the invitation this command touched: other emails are the server's to deliver.
+        const delivery = await running.delivery.deliverNow(resent.id);
+        return { ...resent, emailDelivery: delivery ?? resent.emailDelivery };
       });
       // The token goes to the invitee by email; the command line shows it only to scripts that ask.
       const { token, ...shown } = invitation;
@@ -318,8 +216,8 @@ export const COMMANDS: Record<string, Command> = {
       if (given !== undefined && !match) throw new UsageError("--older-than: give days, e.g. 30d or 30");
       const olderThanDays = match ? Number(match[1]) : ctx.env.retentionDays;
       const dryRun = ctx.values["dry-run"] === true;
-      const result = await withServices(ctx.env, async (svc) =>
-        purgeInvitations(svc, await scopeOf(svc, option(ctx, "tenant")), { olderThanDays, dryRun }),
+      const result = await withApi(ctx, (api) =>
+        api.ops.purgeInvitations({ tenant: option(ctx, "tenant"), olderThanDays, dryRun }),
       );
       renderOne(
         ctx.out,
@@ -336,16 +234,10 @@ export const COMMANDS: Record<string, Command> = {
     summary: "role assignments",
     options: { ...tenantOption, user: { type: "string" }, role: { type: "string" } },
     async run(ctx) {
-      const user = option(ctx, "user");
-      const roleName = option(ctx, "role");
-      const filter = {
-        userId: user === undefined ? undefined : parse(id, user, "--user"),
-        role: roleName === undefined ? undefined : parse(role, roleName, "--role"),
-      };
-      const page = await withServices(ctx.env, async (svc) =>
-        listRoleAssignments(svc, await scopeOf(svc, option(ctx, "tenant")), filter),
+      const assignments = await withApi(ctx, (api) =>
+        api.ops.roles({ tenant: option(ctx, "tenant"), userId: option(ctx, "user"), role: word(ctx, "role") }),
       );
-      render(ctx.out, page.results, [
+      render(ctx.out, assignments, [
         ["ID", (a) => a.id],
         ["TENANT", (a) => a.tenantId],
         ["USER", (a) => a.userId],
@@ -361,11 +253,9 @@ export const COMMANDS: Record<string, Command> = {
     summary: "grant a role to a user (in the user's tenant)",
     options: { user: { type: "string" }, role: { type: "string" } },
     async run(ctx) {
-      const input = {
-        userId: parse(id, option(ctx, "user"), "--user"),
-        role: parse(role, option(ctx, "role"), "--role"),
-      };
-      const assignment = await withServices(ctx.env, (svc) => grantRole(svc, { tenantId: null }, input, null));
+      const assignment = await withApi(ctx, (api) =>
+        api.ops.grantRole({ userId: word(ctx, "user"), role: word(ctx, "role") }),
+      );
       renderOne(ctx.out, { ...assignment }, `Granted ${assignment.role} to ${assignment.userId}.`);
     },
   },
@@ -375,8 +265,8 @@ export const COMMANDS: Record<string, Command> = {
     summary: "revoke a role assignment (a tenant's last ADMIN stays)",
     positionals: ["id"],
     async run(ctx) {
-      const assignmentId = parse(id, ctx.positionals[0], "id");
-      await withServices(ctx.env, (svc) => revokeRole(svc, { tenantId: null }, assignmentId));
+      const assignmentId = ctx.positionals[0] as string;
+      await withApi(ctx, (api) => api.ops.revokeRole({ id: assignmentId }));
       renderOne(ctx.out, { id: assignmentId, revoked: true }, `Role assignment ${assignmentId} revoked.`);
     },
   },
@@ -393,19 +283,16 @@ export const COMMANDS: Record<string, Command> = {
       limit: { type: "string" },
     },
     async run(ctx) {
-      const since = option(ctx, "since");
-      const until = option(ctx, "until");
-      const action = option(ctx, "action");
       const limitText = option(ctx, "limit") ?? "100";
       if (!/^\d+$/.test(limitText) || Number(limitText) < 1) throw new UsageError("--limit: a whole number from 1");
-      const filter = {
-        since: since === undefined ? undefined : parse(instant, since, "--since"),
-        until: until === undefined ? undefined : parse(instant, until, "--until"),
-        action: action === undefined ? undefined : parse(auditAction, action, "--action"),
-        actor: option(ctx, "actor"),
-      };
-      const page = await withServices(ctx.env, async (svc) =>
-        listAuditEvents(svc, await scopeOf(svc, option(ctx, "tenant")), filter, {
+      // `audit.page`, the tenant routers' own: the trail a window at a time, with its total.
+      const page = await withApi(ctx, (api) =>
+        api.audit.page({
+          tenant: option(ctx, "tenant"),
+          since: option(ctx, "since"),
+          until: option(ctx, "until"),
+          action: word(ctx, "action"),
+          actor: option(ctx, "actor"),
           limit: Math.min(Number(limitText), 1000),
           offset: 0,
         }),

@@ -1,34 +1,7 @@
-import { openDatabase, resolveDatabaseTarget } from "@tenantry/db";
 import { InvalidRequest } from "../domain/errors.js";
-import type { Env } from "../env.js";
-import { createLogger } from "../logger.js";
-import { createServices } from "../services.js";
-import { id } from "../trpc/schemas.js";
-import { webhookEventType, webhookUrl } from "../trpc/webhook-schemas.js";
-import type { Command, CommandContext } from "./commands.js";
-import { cliCaller, UsageError, unwrapped } from "./ops-caller.js";
+import { id, webhookEventType, webhookUrl } from "../schemas.js";
+import { type Command, type CommandContext, UsageError, withApi } from "./api.js";
 import { render, renderOne } from "./output.js";
-
-type OpsCaller = ReturnType<typeof cliCaller>["ops"];
-
-/** Runs `work` with the `ops` procedures, as a superuser whose changes are recorded as `cli`. */
-async function withOps<T>(env: Env, work: (ops: OpsCaller) => Promise<T>): Promise<T> {
-  const db = await openDatabase(resolveDatabaseTarget(env), { poolSize: 2 });
-  try {
-    const running = await createServices(
-      env,
-      db,
-      createLogger(env.logLevel === "info" ? "warn" : env.logLevel, process.stderr),
-    );
-    try {
-      return await work(cliCaller(running.services).ops);
-    } finally {
-      await running.stop();
-    }
-  } finally {
-    await db.close();
-  }
-}
 
 function endpointId(ctx: CommandContext): string {
   const parsed = id.safeParse(ctx.positionals[0]);
@@ -50,8 +23,8 @@ export const WEBHOOK_COMMANDS: Record<string, Command> = {
         if (!webhookEventType.safeParse(event).success)
           throw new UsageError(`--events: "${event}" is not an event type`);
       }
-      const created = await withOps(ctx.env, (ops) =>
-        unwrapped(ops.createWebhook({ url: url.data, eventTypes: events.length ? events : null })),
+      const created = await withApi(ctx, ({ ops }) =>
+        ops.createWebhook({ url: url.data, eventTypes: events.length ? events : null }),
       );
       renderOne(
         ctx.out,
@@ -67,7 +40,7 @@ ${created.secret}`,
     usage: "webhooks list",
     summary: "the webhook endpoints (never their secrets)",
     async run(ctx) {
-      const endpoints = await withOps(ctx.env, (ops) => unwrapped(ops.webhooks()));
+      const endpoints = await withApi(ctx, ({ ops }) => ops.webhooks());
       render(ctx.out, endpoints, [
         ["ID", (e) => e.id],
         ["URL", (e) => e.url],
@@ -85,7 +58,7 @@ ${created.secret}`,
     positionals: ["id"],
     async run(ctx) {
       const endpoint = endpointId(ctx);
-      await withOps(ctx.env, (ops) => unwrapped(ops.removeWebhook({ id: endpoint })));
+      await withApi(ctx, ({ ops }) => ops.removeWebhook({ id: endpoint }));
       renderOne(ctx.out, { id: endpoint, removed: true }, `Webhook endpoint ${endpoint} removed.`);
     },
   },
@@ -96,7 +69,7 @@ ${created.secret}`,
     positionals: ["id"],
     async run(ctx) {
       const endpoint = endpointId(ctx);
-      const delivery = await withOps(ctx.env, (ops) => unwrapped(ops.testWebhook({ id: endpoint })));
+      const delivery = await withApi(ctx, ({ ops }) => ops.testWebhook({ id: endpoint }));
       const attempt = delivery.attemptLog.at(-1);
       if (delivery.status !== "delivered") {
         throw new InvalidRequest(`the test delivery ${delivery.id} failed: ${delivery.lastError ?? delivery.status}`);
@@ -124,14 +97,12 @@ ${created.secret}`,
       if (!/^\d+$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 1000) {
         throw new UsageError("--limit: a whole number from 1 to 1000");
       }
-      const deliveries = await withOps(ctx.env, (ops) =>
-        unwrapped(
-          ops.webhookDeliveries({
-            id: endpoint,
-            status: status as "pending" | "delivered" | "failed" | undefined,
-            limit: Number(limitText),
-          }),
-        ),
+      const deliveries = await withApi(ctx, ({ ops }) =>
+        ops.webhookDeliveries({
+          id: endpoint,
+          status: status as "pending" | "delivered" | "failed" | undefined,
+          limit: Number(limitText),
+        }),
       );
       render(ctx.out, deliveries, [
         ["ID", (d) => d.id],

@@ -91,6 +91,9 @@ export async function insertAudit(
   await em.insert(AuditEvent, columns(audit, record, at));
 }
 
+const AUDIT_COLUMNS =
+  "id, occurred_at, actor_type, actor_id, actor_email, tenant_id, action, target_type, target_id, details, ip, user_agent";
+
 /**
  * The same event as one `insert … select` fragment, for statements that make
  * the change and its record in one round trip (`with … insert`).
@@ -98,7 +101,7 @@ export async function insertAudit(
 export function auditInsertSql(audit: AuditContext, record: AuditRecord, at: Date): { sql: string; params: unknown[] } {
   const row = columns(audit, record, at);
   return {
-    sql: `insert into audit_events (id, occurred_at, actor_type, actor_id, actor_email, tenant_id, action, target_type, target_id, details, ip, user_agent)
+    sql: `insert into audit_events (${AUDIT_COLUMNS})
           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
     params: [
       row.id,
@@ -111,6 +114,37 @@ export function auditInsertSql(audit: AuditContext, record: AuditRecord, at: Dat
       row.targetType,
       row.targetId,
       JSON.stringify(row.details),
+      row.ip,
+      row.userAgent,
+    ],
+  };
+}
+
+/**
+ * One event for each row of `from` (a `with` query's name), in the same
+ * statement: the action, actor, client and time are shared; the row gives
+ * the tenant, the target's id and the details, as SQL expressions over it
+ * (`details.params` fill the placeholders of `details.sql`).
+ */
+export function auditInsertSelectSql(
+  audit: AuditContext,
+  record: Pick<AuditRecord, "action"> & { targetType: NonNullable<AuditRecord["target"]>["type"] },
+  from: { name: string; tenantId: string; targetId: string; details: { sql: string; params: unknown[] } },
+  at: Date,
+): { sql: string; params: unknown[] } {
+  const row = columns(audit, { action: record.action, tenantId: null }, at);
+  return {
+    sql: `insert into audit_events (${AUDIT_COLUMNS})
+          select gen_random_uuid(), ?, ?, ?, ?, ${from.tenantId}, ?, ?, ${from.targetId}, ${from.details.sql}, ?, ?
+          from ${from.name}`,
+    params: [
+      row.occurredAt,
+      row.actorType,
+      row.actorId,
+      row.actorEmail,
+      row.action,
+      record.targetType,
+      ...from.details.params,
       row.ip,
       row.userAgent,
     ],

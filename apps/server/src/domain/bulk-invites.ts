@@ -5,10 +5,11 @@ import type { TenantScope } from "./caller.js";
 import { DAY_MS } from "./clock.js";
 import type { ServiceContext } from "./context.js";
 import type { FieldErrors } from "./errors.js";
-import { DEFAULT_INVITATION_DAYS, EMAIL_IS_MEMBER, REVOKE_PENDING } from "./invitations.js";
+import { invitationRow, invitationView, revokePending } from "./invitation-records.js";
+import { DEFAULT_INVITATION_DAYS, EMAIL_IS_MEMBER } from "./invitations.js";
 import { lockTenant } from "./locks.js";
 import { requireTenant } from "./scope.js";
-import { type InvitationView, invitationView } from "./views.js";
+import type { InvitationView } from "./views.js";
 
 export const MAX_BULK_INVITATIONS = 100;
 const REPEATED = "This email appears more than once in this request.";
@@ -74,13 +75,10 @@ export async function inviteMany(
         return false;
       });
       if (invitable.length === 0) return [];
-      const replaced = await connection.execute<{ id: string; email: string }[]>(
-        `${REVOKE_PENDING} and tenant_id = ? and lower(email) in (${invitable.map(() => "?").join(", ")})
-         returning id, lower(email) as email`,
-        [now, tenantId, ...invitable.map((candidate) => candidate.email)],
-        "all",
-        tx,
-      );
+      const replaced = await revokePending(em, now, {
+        tenantId,
+        emails: invitable.map((candidate) => candidate.email),
+      });
       const made = invitable.map((candidate) => {
         const { token, tokenHash } = createInvitationToken();
         const invitation = em.create(Invitation, {
@@ -121,7 +119,10 @@ export async function inviteMany(
       return made;
     });
     for (const { candidate, invitation, token } of created) {
-      results[candidate.index] = { email: candidate.email, invitation: { ...invitationView(invitation, now), token } };
+      results[candidate.index] = {
+        email: candidate.email,
+        invitation: { ...invitationView(invitationRow(invitation, now)), token },
+      };
     }
     if (created.length > 0) ctx.mailbox.notify();
   }

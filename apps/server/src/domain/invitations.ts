@@ -1,22 +1,25 @@
 import { createInvitationToken, hashInvitationToken, hashPassword, passwordProblems } from "@tenantry/auth";
-import { type EntityManager, Invitation, isoTimestamp, newId, type Role, RoleAssignment, User } from "@tenantry/db";
-import { insertAudit, recordAudit } from "./audit.js";
+import { type EntityManager, Invitation, newId, type Role, RoleAssignment, type User } from "@tenantry/db";
+import { type AuditAction, type AuditRecord, insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import { DAY_MS } from "./clock.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, InvalidRequest, NotFound, ValidationFailed } from "./errors.js";
-import { lockTenant } from "./locks.js";
-import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
-import { requireTenant } from "./scope.js";
 import {
-  type InvitationStatus,
-  type InvitationView,
+  claimForAcceptance,
+  deleteOldInvitations,
+  invitationRow,
   invitationStatus,
   invitationView,
-  type UserView,
-  userView,
-} from "./views.js";
+  revokePending,
+  selectInvitations,
+} from "./invitation-records.js";
+import { lockTenant } from "./locks.js";
+import type { Page, PageRequest } from "./paging.js";
+import { requireTenant } from "./scope.js";
+import { addUser, isMember, userRecordOf } from "./user-records.js";
+import { type InvitationStatus, type InvitationView, type UserView, userView } from "./views.js";
 
 export const DEFAULT_INVITATION_DAYS = 7;
 
@@ -26,23 +29,13 @@ const TOKEN_EXPIRED = "This invitation has expired.";
 const TOKEN_ACCEPTED = "This invitation has already been accepted.";
 const REPLACE_ATTEMPTS = 3;
 
-/**
- * Ends a pending invitation and cancels its email if it has not gone out.
- * Shared by revoke and by re-invite (which replaces the pending invitation).
- */
-export const REVOKE_PENDING = `update invitations set
-    state = 'revoked',
-    revoked_at = ?,
-    delivery_token_ciphertext = null,
-    delivery_next_attempt_at = null,
-    delivery_last_error = case when email_delivery = 'pending'
-      then 'Cancelled: the invitation was revoked before delivery.' else delivery_last_error end,
-    email_delivery = case when email_delivery = 'pending' then 'failed' else email_delivery end
-  where state = 'pending'`;
-
-/** Ids of the invitations a statement changed (`returning id`). */
-export function changedIds(result: unknown): string[] {
-  return (result as { id: string }[]).map((row) => row.id);
+/** An event about an invitation: recorded against its tenant, with it as the target. */
+function invitationEvent(
+  action: AuditAction,
+  invitation: Pick<Invitation, "id" | "tenant">,
+  details: Record<string, unknown>,
+): AuditRecord {
+  return { action, tenantId: invitation.tenant, target: { type: "invitation", id: invitation.id }, details };
 }
 
 export interface InviteInput {
@@ -72,16 +65,7 @@ export async function inviteUser(
       const invitation = await ctx.em.transactional(async (em) => {
         // Concurrent invites of one address take turns, so each replaces the one before.
         await lockTenant(em, tenantId);
-        const replaced = changedIds(
-          await em
-            .getConnection()
-            .execute(
-              `${REVOKE_PENDING} and tenant_id = ? and lower(email) = lower(?) returning id`,
-              [now, tenantId, input.email],
-              "all",
-              em.getTransactionContext(),
-            ),
-        );
+        const replaced = (await revokePending(em, now, { tenantId, emails: [input.email] })).map((row) => row.id);
         const created = em.create(Invitation, {
           id: newId(),
           tenant: tenantId,
@@ -101,45 +85,20 @@ export async function inviteUser(
         recordAudit(
           em,
           ctx.audit,
-          {
-            action: "invitation.created",
-            tenantId,
-            target: { type: "invitation", id: created.id },
-            details: { email: input.email, role: input.role, replaced },
-          },
+          invitationEvent("invitation.created", created, { email: input.email, role: input.role, replaced }),
           now,
         );
         await em.flush();
         return created;
       });
       ctx.mailbox.notify();
-      return { ...invitationView(invitation, now), token };
+      return { ...invitationView(invitationRow(invitation, now)), token };
     } catch (error) {
       // A concurrent invite of the same address committed first: replace it in turn.
       if (violatedUniqueConstraint(error) === "invitations_one_pending_key" && attempt < REPLACE_ATTEMPTS) continue;
       throw error;
     }
   }
-}
-
-async function isMember(em: EntityManager, tenantId: string, email: string): Promise<boolean> {
-  const rows = await em
-    .getConnection()
-    .execute("select 1 from users where tenant_id = ? and lower(email) = lower(?) limit 1", [tenantId, email]);
-  return rows.length > 0;
-}
-
-interface InvitationRow {
-  id: string;
-  tenant_id: string;
-  email: string;
-  role: Role | null;
-  status: InvitationStatus;
-  invited_by_id: string | null;
-  created_at: string;
-  expires_at: string;
-  accepted_at: string | null;
-  email_delivery: Invitation["emailDelivery"];
 }
 
 /** Oldest first; `status` filters on what the status reads as now (expired is derived). */
@@ -149,42 +108,8 @@ export async function listInvitations(
   filter: { status?: InvitationStatus },
   page?: PageRequest,
 ): Promise<Page<InvitationView>> {
-  const now = ctx.clock.now();
-  const where = new Conditions();
-  if (scope.tenantId) where.add("i.tenant_id = ?", scope.tenantId);
-  if (filter.status === "pending") where.add("i.state = 'pending' and i.expires_at > ?", now);
-  if (filter.status === "expired") where.add("i.state = 'pending' and i.expires_at <= ?", now);
-  if (filter.status === "accepted" || filter.status === "revoked") where.add("i.state = ?", filter.status);
-  const { count, results } = await pagedQuery<InvitationRow>(
-    ctx.em,
-    {
-      columns: `i.id, i.tenant_id, i.email, i.role,
-        case when i.state = 'pending' and i.expires_at <= ?::timestamptz then 'expired' else i.state end as status,
-        i.invited_by_id, ${isoTimestamp("i.created_at")} as created_at, ${isoTimestamp("i.expires_at")} as expires_at,
-        ${isoTimestamp("i.accepted_at")} as accepted_at, i.email_delivery`,
-      columnParams: [now],
-      from: "invitations i",
-      where,
-      orderBy: "i.created_at, i.id",
-      counted: scope.tenantId && !filter.status ? { list: "invitations", tenantId: scope.tenantId } : undefined,
-    },
-    page,
-  );
-  return {
-    count,
-    results: results.map((row) => ({
-      id: row.id,
-      tenantId: row.tenant_id,
-      email: row.email,
-      role: row.role,
-      status: row.status,
-      invitedById: row.invited_by_id,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
-      acceptedAt: row.accepted_at,
-      emailDelivery: row.email_delivery,
-    })),
-  };
+  const { count, results } = await selectInvitations(ctx.em, scope.tenantId, filter, ctx.clock.now(), page);
+  return { count, results: results.map(invitationView) };
 }
 
 async function findInScope(em: EntityManager, scope: TenantScope, id: string): Promise<Invitation> {
@@ -204,19 +129,11 @@ export async function revokeInvitation(
   if (invitation.state === "pending") {
     const now = ctx.clock.now();
     const revoked = await ctx.em.transactional(async (em) => {
-      const changed = await em
-        .getConnection()
-        .execute(`${REVOKE_PENDING} and id = ? returning id`, [now, id], "all", em.getTransactionContext());
-      if (changedIds(changed).length === 0) return false;
+      if ((await revokePending(em, now, { id })).length === 0) return false;
       await insertAudit(
         em,
         ctx.audit,
-        {
-          action: "invitation.revoked",
-          tenantId: invitation.tenant,
-          target: { type: "invitation", id },
-          details: { email: invitation.email },
-        },
+        invitationEvent("invitation.revoked", invitation, { email: invitation.email }),
         now,
       );
       return true;
@@ -242,22 +159,14 @@ export async function extendInvitation(
   if (invitation.state === "pending") {
     const extended = await ctx.em.transactional(async (em) => {
       if ((await em.nativeUpdate(Invitation, { id, state: "pending" }, { expiresAt })) !== 1) return false;
-      await insertAudit(
-        em,
-        ctx.audit,
-        {
-          action: "invitation.extended",
-          tenantId: invitation.tenant,
-          target: { type: "invitation", id },
-          details: { days, expiresAt: expiresAt.toISOString(), previousExpiresAt: invitation.expiresAt.toISOString() },
-        },
-        now,
-      );
+      const previousExpiresAt = invitation.expiresAt.toISOString();
+      const details = { days, expiresAt: expiresAt.toISOString(), previousExpiresAt };
+      await insertAudit(em, ctx.audit, invitationEvent("invitation.extended", invitation, details), now);
       return true;
     });
     if (extended) {
       invitation.expiresAt = expiresAt;
-      return invitationView(invitation, now);
+      return invitationView(invitationRow(invitation, now));
     }
   }
   throw new InvalidRequest("Only a pending or expired invitation can be extended.");
@@ -292,23 +201,14 @@ export async function resendInvitation(
         },
       );
       if (changed !== 1) return false;
-      await insertAudit(
-        em,
-        ctx.audit,
-        {
-          action: "invitation.resent",
-          tenantId: invitation.tenant,
-          target: { type: "invitation", id },
-          details: { email: invitation.email, expiresAt: expiresAt.toISOString() },
-        },
-        now,
-      );
+      const details = { email: invitation.email, expiresAt: expiresAt.toISOString() };
+      await insertAudit(em, ctx.audit, invitationEvent("invitation.resent", invitation, details), now);
       return true;
     });
     if (resent) {
       ctx.mailbox.notify();
       Object.assign(invitation, { expiresAt, emailDelivery: "pending" });
-      return { ...invitationView(invitation, now), token };
+      return { ...invitationView(invitationRow(invitation, now)), token };
     }
   }
   throw new InvalidRequest("Only a pending or expired invitation can be re-sent.");
@@ -328,48 +228,14 @@ export async function purgeInvitations(
 ): Promise<{ purged: number; dryRun: boolean; cutoff: string }> {
   const now = ctx.clock.now();
   const cutoff = new Date(now.getTime() - options.olderThanDays * DAY_MS);
-  const where = new Conditions().add(
-    "((i.state = 'pending' and i.expires_at < ?) or (i.state = 'revoked' and i.revoked_at < ?))",
+  const purged = await deleteOldInvitations(ctx.em, ctx.audit, {
+    tenantId: scope.tenantId,
     cutoff,
-    cutoff,
-  );
-  if (scope.tenantId) where.add("i.tenant_id = ?", scope.tenantId);
-  const connection = ctx.em.getConnection();
-  if (options.dryRun) {
-    const rows = await connection.execute<{ count: string }[]>(
-      `select count(*) as count from invitations i ${where.toSql()}`,
-      where.params,
-    );
-    return { purged: Number(rows[0]?.count ?? 0), dryRun: true, cutoff: cutoff.toISOString() };
-  }
-  const actor = ctx.audit.actor;
-  const rows = await connection.execute<{ id: string }[]>(
-    `with purged as (
-       delete from invitations i ${where.toSql()}
-       returning i.id, i.tenant_id, i.email, i.state, i.expires_at, i.revoked_at
-     )
-     insert into audit_events (id, occurred_at, actor_type, actor_id, actor_email, tenant_id, action,
-                               target_type, target_id, details, ip, user_agent)
-     select gen_random_uuid(), ?, ?, ?, ?, p.tenant_id, 'invitation.purged', 'invitation', p.id::text,
-            jsonb_build_object('email', p.email,
-                               'status', case when p.state = 'revoked' then 'revoked' else 'expired' end,
-                               'expiresAt', ${isoTimestamp("p.expires_at")}, 'revokedAt', ${isoTimestamp("p.revoked_at")},
-                               'olderThanDays', ?::int),
-            ?, ?
-     from purged p
-     returning target_id as id`,
-    [
-      ...where.params,
-      now,
-      actor.type,
-      actor.type === "user" ? actor.id : null,
-      actor.type === "user" ? actor.email : null,
-      options.olderThanDays,
-      ctx.audit.client.ip,
-      ctx.audit.client.userAgent,
-    ],
-  );
-  return { purged: rows.length, dryRun: false, cutoff: cutoff.toISOString() };
+    olderThanDays: options.olderThanDays,
+    dryRun: options.dryRun,
+    now,
+  });
+  return { purged, dryRun: options.dryRun, cutoff: cutoff.toISOString() };
 }
 
 export interface AcceptInput {
@@ -408,36 +274,24 @@ export async function acceptInvitation(
   let user: User;
   try {
     const claimed = await ctx.em.transactional(async (em) => {
-      const won = await em.getConnection().execute(
-        `update invitations set state = 'accepted', accepted_at = ?,
-           delivery_token_ciphertext = null, delivery_next_attempt_at = null,
-           delivery_last_error = case when email_delivery = 'pending'
-             then 'Cancelled: the invitation was accepted before delivery.' else delivery_last_error end,
-           email_delivery = case when email_delivery = 'pending' then 'failed' else email_delivery end
-         where id = ? and token_hash = ? and state = 'pending' and expires_at > ?`,
-        [now, invitation.id, tokenHash, now],
-        "run",
-        em.getTransactionContext(),
+      if (!(await claimForAcceptance(em, now, invitation.id, tokenHash))) return null;
+      const created = addUser(
+        em,
+        {
+          tenantId: invitation.tenant,
+          email: invitation.email,
+          passwordHash,
+          firstName: input.firstName,
+          lastName: input.lastName,
+        },
+        now,
       );
-      if (!(won as { affectedRows?: number }).affectedRows) return null;
-      const created = em.create(User, {
-        id: newId(),
-        tenant: invitation.tenant,
-        email: invitation.email,
-        passwordHash,
-        firstName: input.firstName ?? "",
-        lastName: input.lastName ?? "",
-        isSuperuser: false,
-        dateJoined: now,
-      });
+      const details = { userId: created.id, email: invitation.email, role: invitation.role ?? null };
       recordAudit(
         em,
         ctx.audit,
         {
-          action: "invitation.accepted",
-          tenantId: invitation.tenant,
-          target: { type: "invitation", id: invitation.id },
-          details: { userId: created.id, email: invitation.email, role: invitation.role ?? null },
+          ...invitationEvent("invitation.accepted", invitation, details),
           actor: { type: "user", id: created.id, email: created.email },
         },
         now,
@@ -468,17 +322,7 @@ export async function acceptInvitation(
     }
     throw error;
   }
-  return userView({
-    id: user.id,
-    tenantId: user.tenant ?? null,
-    email: user.email,
-    firstName: user.firstName,
-    lastName: user.lastName,
-    isSuperuser: false,
-    isActive: true,
-    dateJoined: user.dateJoined.toISOString(),
-    roles: invitation.role ? [invitation.role] : [],
-  });
+  return userView(userRecordOf(user, invitation.role ? [invitation.role] : []));
 }
 
 function assertAcceptable(invitation: Invitation | null, now: Date): asserts invitation is Invitation {

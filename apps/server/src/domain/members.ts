@@ -1,7 +1,7 @@
 import type { EntityManager } from "@tenantry/db";
 import { keepAnActiveAdmin } from "./admins.js";
 import { insertAudit } from "./audit.js";
-import type { AuthenticatedCaller, TenantScope } from "./caller.js";
+import type { SessionCaller, TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { NotFound } from "./errors.js";
 import { USER_COLUMNS, type UserRow, userRecord } from "./user-records.js";
@@ -12,7 +12,7 @@ type Ctx = Pick<ServiceContext, "em" | "clock" | "audit">;
 /** A member's own names; the rest of the user object is not theirs to change. */
 export async function updateMe(
   ctx: Ctx,
-  caller: AuthenticatedCaller,
+  caller: SessionCaller,
   input: { firstName?: string; lastName?: string },
 ): Promise<UserView> {
   const changes: Record<string, string> = {};

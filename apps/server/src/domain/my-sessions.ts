@@ -1,6 +1,6 @@
 import { isoTimestamp } from "@tenantry/db";
 import { insertAudit } from "./audit.js";
-import type { AuthenticatedCaller } from "./caller.js";
+import type { SessionCaller } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { NotFound } from "./errors.js";
 
@@ -26,7 +26,7 @@ interface SessionRow {
 /** The caller's live sessions, newest first. */
 export async function listOwnSessions(
   ctx: Pick<ServiceContext, "em" | "clock">,
-  caller: AuthenticatedCaller,
+  caller: SessionCaller,
 ): Promise<SessionView[]> {
   const rows = await ctx.em.getConnection().execute<SessionRow[]>(
     `select id, ${isoTimestamp("created_at")} as created_at, ${isoTimestamp("expires_at")} as expires_at, ip, user_agent
@@ -46,7 +46,7 @@ export async function listOwnSessions(
 /** Ends one of the caller's own sessions (the current one too); anyone else's is not found. */
 export async function endOwnSession(
   ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
-  caller: AuthenticatedCaller,
+  caller: SessionCaller,
   id: string,
 ): Promise<void> {
   await ctx.em.transactional(async (em) => {
@@ -76,7 +76,7 @@ export async function endOwnSession(
 /** Ends every session of the caller but the current one; returns how many ended. */
 export async function endOtherSessions(
   ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
-  caller: AuthenticatedCaller,
+  caller: SessionCaller,
 ): Promise<number> {
   return ctx.em.transactional(async (em) => {
     const ended = await em

@@ -1,6 +1,6 @@
 import { hashPassword, passwordProblems, verifyPassword } from "@tenantry/auth";
 import { insertAudit } from "./audit.js";
-import type { AuthenticatedCaller } from "./caller.js";
+import type { SessionCaller } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { FieldErrorCollector, ValidationFailed } from "./errors.js";
 
@@ -20,7 +20,7 @@ export const SUPERSEDE_RESETS = `update password_resets set superseded_at = ?,
  */
 export async function changePassword(
   ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
-  caller: AuthenticatedCaller,
+  caller: SessionCaller,
   input: { currentPassword: string; newPassword: string },
 ): Promise<void> {
   const user = caller.user;

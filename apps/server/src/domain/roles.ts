@@ -1,21 +1,14 @@
-import { isoTimestamp, newId, type Role, RoleAssignment } from "@tenantry/db";
+import { newId, type Role, RoleAssignment } from "@tenantry/db";
 import { keepAnActiveAdmin } from "./admins.js";
-import { insertAudit, recordAudit } from "./audit.js";
+import { type AuditAction, type AuditRecord, insertAudit, recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { NON_FIELD, NotFound, ValidationFailed } from "./errors.js";
-import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
-import { type RoleAssignmentView, roleAssignmentView } from "./views.js";
-
-interface AssignmentRow {
-  id: string;
-  user_id: string;
-  role: Role;
-  tenant_id: string;
-  granted_by_id: string | null;
-  created_at: string;
-}
+import type { Page, PageRequest } from "./paging.js";
+import { roleAssignmentRow, roleAssignmentView, selectRoleAssignments } from "./role-assignment-records.js";
+import { tenantOfUser } from "./user-records.js";
+import type { RoleAssignmentView } from "./views.js";
 
 /** One statement, whatever the number of rows; paged, the total comes with the window. */
 export async function listRoleAssignments(
@@ -24,35 +17,8 @@ export async function listRoleAssignments(
   filter: { userId?: string; role?: Role },
   page?: PageRequest,
 ): Promise<Page<RoleAssignmentView>> {
-  const where = new Conditions();
-  if (scope.tenantId) where.add("ra.tenant_id = ?", scope.tenantId);
-  if (filter.userId) where.add("ra.user_id = ?", filter.userId);
-  if (filter.role) where.add("ra.role = ?", filter.role);
-  const { count, results } = await pagedQuery<AssignmentRow>(
-    ctx.em,
-    {
-      columns: `ra.id, ra.user_id, ra.role, ra.tenant_id, ra.granted_by_id, ${isoTimestamp("ra.created_at")} as created_at`,
-      from: "role_assignments ra",
-      where,
-      orderBy: "ra.created_at, ra.id",
-      counted:
-        scope.tenantId && !filter.userId && !filter.role
-          ? { list: "role_assignments", tenantId: scope.tenantId }
-          : undefined,
-    },
-    page,
-  );
-  return {
-    count,
-    results: results.map((row) => ({
-      id: row.id,
-      userId: row.user_id,
-      role: row.role,
-      tenantId: row.tenant_id,
-      grantedById: row.granted_by_id,
-      createdAt: row.created_at,
-    })),
-  };
+  const { count, results } = await selectRoleAssignments(ctx.em, scope.tenantId, filter, page);
+  return { count, results: results.map(roleAssignmentView) };
 }
 
 /**
@@ -66,15 +32,7 @@ export async function grantRole(
   input: { userId: string; role: Role },
   grantedById: string | null,
 ): Promise<RoleAssignmentView> {
-  const rows = await ctx.em
-    .getConnection()
-    .execute<{ tenant_id: string | null }[]>(
-      scope.tenantId
-        ? "select tenant_id from users where id = ? and tenant_id = ?"
-        : "select tenant_id from users where id = ?",
-      scope.tenantId ? [input.userId, scope.tenantId] : [input.userId],
-    );
-  const tenantId = rows[0]?.tenant_id;
+  const tenantId = await tenantOfUser(ctx.em, input.userId, scope.tenantId);
   if (!tenantId) throw ValidationFailed.field("userId", `Invalid pk "${input.userId}" - object does not exist.`);
   const now = ctx.clock.now();
   const assignment = ctx.em.create(RoleAssignment, {
@@ -85,17 +43,7 @@ export async function grantRole(
     grantedBy: grantedById,
     createdAt: now,
   });
-  recordAudit(
-    ctx.em,
-    ctx.audit,
-    {
-      action: "role.granted",
-      tenantId,
-      target: { type: "role_assignment", id: assignment.id },
-      details: { userId: input.userId, role: input.role },
-    },
-    now,
-  );
+  recordAudit(ctx.em, ctx.audit, assignmentEvent("role.granted", assignment), now);
   try {
     await ctx.em.flush();
   } catch (error) {
@@ -105,7 +53,17 @@ export async function grantRole(
     }
     throw error;
   }
-  return roleAssignmentView(assignment);
+  return roleAssignmentView(roleAssignmentRow(assignment));
+}
+
+/** An event about an assignment: recorded against its tenant, with it as the target and whose role it is. */
+function assignmentEvent(action: AuditAction, assignment: RoleAssignment): AuditRecord {
+  return {
+    action,
+    tenantId: assignment.tenant,
+    target: { type: "role_assignment", id: assignment.id },
+    details: { userId: assignment.user, role: assignment.role },
+  };
 }
 
 const LAST_ADMIN = "This is the tenant's last ADMIN assignment; grant ADMIN to someone else before revoking it.";
@@ -128,16 +86,6 @@ export async function revokeRole(
       await keepAnActiveAdmin(em, assignment.tenant, assignment.user, LAST_ADMIN);
     }
     if ((await em.nativeDelete(RoleAssignment, { id })) === 0) throw new NotFound();
-    await insertAudit(
-      em,
-      ctx.audit,
-      {
-        action: "role.revoked",
-        tenantId: assignment.tenant,
-        target: { type: "role_assignment", id },
-        details: { userId: assignment.user, role: assignment.role },
-      },
-      now,
-    );
+    await insertAudit(em, ctx.audit, assignmentEvent("role.revoked", assignment), now);
   });
 }

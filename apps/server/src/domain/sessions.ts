@@ -10,7 +10,7 @@ import {
 } from "@tenantry/auth";
 import { type EntityManager, Session, selectRows } from "@tenantry/db";
 import { auditInsertSql, insertAudit } from "./audit.js";
-import type { AuthenticatedCaller, Caller } from "./caller.js";
+import type { Caller, SessionCaller } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { NON_FIELD, Unauthenticated, ValidationFailed } from "./errors.js";
 import { isUuid } from "./ids.js";
@@ -137,7 +137,7 @@ async function loginCandidates(em: EntityManager, email: string, tenant: string 
 /** Ends this session only; the token stops working at once. */
 export async function logout(
   ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
-  caller: AuthenticatedCaller,
+  caller: SessionCaller,
 ): Promise<void> {
   const event = auditInsertSql(
     ctx.audit,

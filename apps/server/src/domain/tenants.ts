@@ -1,13 +1,15 @@
 import { hashPassword, passwordProblems } from "@tenantry/auth";
-import { type EntityManager, isoTimestamp, newId, RoleAssignment, Tenant, User } from "@tenantry/db";
+import { type EntityManager, newId, RoleAssignment, Tenant } from "@tenantry/db";
 import { recordAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, NotFound, ValidationFailed } from "./errors.js";
 import { isUuid } from "./ids.js";
-import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
-import { type TenantView, tenantView } from "./views.js";
+import type { Page, PageRequest } from "./paging.js";
+import { freeSlug, selectTenants, tenantNameTaken, tenantRow, tenantView } from "./tenant-records.js";
+import { addUser } from "./user-records.js";
+import type { TenantView } from "./views.js";
 
 export interface CreateTenantInput {
   name: string;
@@ -50,16 +52,17 @@ export async function createTenant(
           slug,
           createdAt: now,
         });
-        const admin = em.create(User, {
-          id: newId(),
-          tenant: tenant.id,
-          email: input.adminEmail,
-          passwordHash,
-          firstName: input.adminFirstName ?? "",
-          lastName: input.adminLastName ?? "",
-          isSuperuser: false,
-          dateJoined: now,
-        });
+        const admin = addUser(
+          em,
+          {
+            tenantId: tenant.id,
+            email: input.adminEmail,
+            passwordHash,
+            firstName: input.adminFirstName,
+            lastName: input.adminLastName,
+          },
+          now,
+        );
         em.create(RoleAssignment, {
           id: newId(),
           tenant: tenant.id,
@@ -82,7 +85,7 @@ export async function createTenant(
           now,
         );
         await em.flush();
-        return { ...tenantView(tenant), adminUserId: admin.id };
+        return { ...tenantView(tenantRow(tenant)), adminUserId: admin.id };
       });
     } catch (error) {
       const constraint = violatedUniqueConstraint(error);
@@ -95,11 +98,6 @@ export async function createTenant(
 }
 
 const TENANT_NAME_TAKEN = "A tenant with this name already exists.";
-
-async function tenantNameTaken(em: EntityManager, name: string): Promise<boolean> {
-  const rows = await em.getConnection().execute("select 1 from tenants where lower(name) = lower(?) limit 1", [name]);
-  return rows.length > 0;
-}
 
 /** `Acme Café, Inc.` → `acme-cafe-inc`. */
 export function slugify(name: string): string {
@@ -114,16 +112,6 @@ export function slugify(name: string): string {
   return slug || "tenant";
 }
 
-/** The base slug, or the base with the lowest free numeric suffix. */
-async function freeSlug(em: EntityManager, base: string): Promise<string> {
-  const rows = await em
-    .getConnection()
-    .execute<{ slug: string }[]>("select slug from tenants where slug = ? or slug like ?", [base, `${base}-%`]);
-  const taken = new Set(rows.map((row) => row.slug));
-  if (!taken.has(base)) return base;
-  for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
-}
-
 /** A tenant named by id or slug, or null. */
 export async function findTenantByRef(em: EntityManager, ref: string): Promise<Tenant | null> {
   return em.findOne(Tenant, isUuid(ref) ? { id: ref.toLowerCase() } : { slug: ref.toLowerCase() });
@@ -134,25 +122,13 @@ export async function listTenants(
   scope: TenantScope,
   page?: PageRequest,
 ): Promise<Page<TenantView>> {
-  const { count, results } = await pagedQuery<{ id: string; name: string; slug: string; created_at: string }>(
-    ctx.em,
-    {
-      columns: `t.id, t.name, t.slug, ${isoTimestamp("t.created_at")} as created_at`,
-      from: "tenants t",
-      where: scope.tenantId ? new Conditions().add("t.id = ?", scope.tenantId) : new Conditions(),
-      orderBy: "t.created_at, t.id",
-    },
-    page,
-  );
-  return {
-    count,
-    results: results.map((row) => ({ id: row.id, name: row.name, slug: row.slug, createdAt: row.created_at })),
-  };
+  const { count, results } = await selectTenants(ctx.em, scope.tenantId, page);
+  return { count, results: results.map(tenantView) };
 }
 
 /** One tenant by id or slug, if the scope covers it; otherwise "not found", never "forbidden". */
 export async function getTenant(ctx: Pick<ServiceContext, "em">, scope: TenantScope, ref: string): Promise<TenantView> {
   const tenant = await findTenantByRef(ctx.em, ref);
   if (!tenant || (scope.tenantId !== null && tenant.id !== scope.tenantId)) throw new NotFound();
-  return tenantView(tenant);
+  return tenantView(tenantRow(tenant));
 }

@@ -1,8 +1,10 @@
-import { isoTimestamp, type Role } from "@tenantry/db";
+import { type EntityManager, isoTimestamp, newId, type Role, User } from "@tenantry/db";
 import type { UserRecord } from "./caller.js";
+import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 
 /**
- * Reading users with their roles in one statement. The roles come from a
+ * Users as rows and records: the select list, the row, the mappings, and the
+ * users' own statements. Reading users with their roles is one statement. The roles come from a
  * correlated aggregate, so a list of N users is still one query.
  */
 export const USER_COLUMNS = `u.id, u.tenant_id, u.email, u.first_name, u.last_name, u.is_superuser, u.is_active,
@@ -33,4 +35,86 @@ export function userRecord(row: UserRow): UserRecord {
     dateJoined: row.date_joined,
     roles: row.roles,
   };
+}
+
+/** A created user as the record a read would return. */
+export function userRecordOf(user: User, roles: Role[]): UserRecord {
+  return {
+    id: user.id,
+    tenantId: user.tenant ?? null,
+    email: user.email,
+    firstName: user.firstName,
+    lastName: user.lastName,
+    isSuperuser: user.isSuperuser,
+    isActive: user.isActive,
+    dateJoined: user.dateJoined.toISOString(),
+    roles,
+  };
+}
+
+/** Adds a user to the unit of work: a member of `tenantId`, or platform staff (a superuser) for null. */
+export function addUser(
+  em: EntityManager,
+  fields: { tenantId: string | null; email: string; passwordHash: string; firstName?: string; lastName?: string },
+  now: Date,
+): User {
+  return em.create(User, {
+    id: newId(),
+    tenant: fields.tenantId,
+    email: fields.email,
+    passwordHash: fields.passwordHash,
+    firstName: fields.firstName ?? "",
+    lastName: fields.lastName ?? "",
+    isSuperuser: fields.tenantId === null,
+    isActive: true,
+    dateJoined: now,
+  });
+}
+
+/** Whether the tenant has a user with this address (any case). */
+export async function isMember(em: EntityManager, tenantId: string, email: string): Promise<boolean> {
+  const rows = await em
+    .getConnection()
+    .execute("select 1 from users where tenant_id = ? and lower(email) = lower(?) limit 1", [tenantId, email]);
+  return rows.length > 0;
+}
+
+/** The tenant of a user the scope covers; undefined for no such user (or a superuser, of no tenant). */
+export async function tenantOfUser(
+  em: EntityManager,
+  userId: string,
+  tenantId: string | null,
+): Promise<string | undefined> {
+  const rows = await em
+    .getConnection()
+    .execute<{ tenant_id: string | null }[]>(
+      tenantId
+        ? "select tenant_id from users where id = ? and tenant_id = ?"
+        : "select tenant_id from users where id = ?",
+      tenantId ? [userId, tenantId] : [userId],
+    );
+  return rows[0]?.tenant_id ?? undefined;
+}
+
+/** The users of one tenant with their roles, in one statement; paged, with the total the database keeps. */
+export function selectUsers(
+  em: EntityManager,
+  tenantId: string,
+  filter: { isActive?: boolean },
+  page: PageRequest | undefined,
+): Promise<Page<UserRow>> {
+  const where = new Conditions().add("u.tenant_id = ?", tenantId);
+  if (filter.isActive !== undefined) where.add("u.is_active = ?", filter.isActive);
+  return pagedQuery<UserRow>(
+    em,
+    {
+      columns: USER_COLUMNS,
+      from: "users u",
+      where,
+      orderBy: "u.date_joined, u.id",
+      // The kept count is the whole tenant's; a filtered list is counted as it is read.
+      counted: filter.isActive === undefined ? { list: "users", tenantId } : undefined,
+    },
+    page,
+  );
 }

@@ -1,38 +1,27 @@
 import { hashPassword, passwordProblems } from "@tenantry/auth";
-import { newId, User } from "@tenantry/db";
 import { recordAudit } from "./audit.js";
-import type { AuthenticatedCaller } from "./caller.js";
+import type { SessionCaller, TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, ValidationFailed } from "./errors.js";
-import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
-import { USER_COLUMNS, type UserRow, userRecord } from "./user-records.js";
+import type { Page, PageRequest } from "./paging.js";
+import { requireTenant } from "./scope.js";
+import { addUser, selectUsers, userRecord, userRecordOf } from "./user-records.js";
 import { type UserView, userView } from "./views.js";
 
-export function me(caller: AuthenticatedCaller): UserView {
+export function me(caller: SessionCaller): UserView {
   return userView(caller.user);
 }
 
-/** The users of one tenant, each with their roles, in one statement. */
+/** The users of the scope's one tenant, each with their roles, in one statement. */
 export async function listUsers(
   ctx: Pick<ServiceContext, "em">,
-  tenantId: string,
+  scope: TenantScope,
   page?: PageRequest,
   filter: { isActive?: boolean } = {},
 ): Promise<Page<UserView>> {
-  const where = new Conditions().add("u.tenant_id = ?", tenantId);
-  if (filter.isActive !== undefined) where.add("u.is_active = ?", filter.isActive);
-  const { count, results } = await pagedQuery<UserRow>(
-    ctx.em,
-    {
-      columns: USER_COLUMNS,
-      from: "users u",
-      where,
-      orderBy: "u.date_joined, u.id",
-      counted: filter.isActive === undefined ? { list: "users", tenantId } : undefined,
-    },
-    page,
-  );
+  const tenantId = requireTenant(scope);
+  const { count, results } = await selectUsers(ctx.em, tenantId, filter, page);
   return { count, results: results.map((row) => userView(userRecord(row))) };
 }
 
@@ -52,16 +41,11 @@ export async function createSuperuser(
   errors.add("password", ...passwordProblems(input.password, input));
   errors.throwIfAny();
   const passwordHash = await hashPassword(input.password);
-  const user = ctx.em.create(User, {
-    id: newId(),
-    tenant: null,
-    email: input.email,
-    passwordHash,
-    firstName: input.firstName ?? "",
-    lastName: input.lastName ?? "",
-    isSuperuser: true,
-    dateJoined: ctx.clock.now(),
-  });
+  const user = addUser(
+    ctx.em,
+    { tenantId: null, email: input.email, passwordHash, firstName: input.firstName, lastName: input.lastName },
+    ctx.clock.now(),
+  );
   recordAudit(
     ctx.em,
     ctx.audit,
@@ -81,15 +65,5 @@ export async function createSuperuser(
     }
     throw error;
   }
-  return userView({
-    id: user.id,
-    tenantId: null,
-    email: user.email,
-    firstName: user.firstName,
-    lastName: user.lastName,
-    isSuperuser: true,
-    isActive: true,
-    dateJoined: user.dateJoined.toISOString(),
-    roles: [],
-  });
+  return userView(userRecordOf(user, []));
 }

@@ -1,4 +1,4 @@
-import type { Invitation, InvitationState, Role, RoleAssignment, Tenant } from "@tenantry/db";
+import type { InvitationState, Role } from "@tenantry/db";
 import type { UserRecord } from "./caller.js";
 
 /** The objects the API returns (camelCase; the REST shim renames them). */
@@ -51,10 +51,6 @@ export function sortRoles(roles: Iterable<Role>): Role[] {
   return [...new Set(roles)].sort((a, b) => ROLE_ORDER[a] - ROLE_ORDER[b]);
 }
 
-export function tenantView(tenant: Pick<Tenant, "id" | "name" | "slug" | "createdAt">): TenantView {
-  return { id: tenant.id, name: tenant.name, slug: tenant.slug, createdAt: tenant.createdAt.toISOString() };
-}
-
 export function userView(user: UserRecord): UserView {
   return {
     id: user.id,
@@ -66,52 +62,5 @@ export function userView(user: UserRecord): UserView {
     isSuperuser: user.isSuperuser,
     isActive: user.isActive,
     dateJoined: user.dateJoined,
-  };
-}
-
-/** `expired` is not stored: a pending invitation past its expiry reads as expired. */
-export function invitationStatus(invitation: Pick<Invitation, "state" | "expiresAt">, now: Date): InvitationStatus {
-  return invitation.state === "pending" && invitation.expiresAt.getTime() <= now.getTime()
-    ? "expired"
-    : invitation.state;
-}
-
-type InvitationFields = Pick<
-  Invitation,
-  | "id"
-  | "tenant"
-  | "email"
-  | "role"
-  | "state"
-  | "invitedBy"
-  | "createdAt"
-  | "expiresAt"
-  | "acceptedAt"
-  | "emailDelivery"
->;
-
-export function invitationView(invitation: InvitationFields, now: Date): InvitationView {
-  return {
-    id: invitation.id,
-    tenantId: invitation.tenant,
-    email: invitation.email,
-    role: invitation.role ?? null,
-    status: invitationStatus(invitation, now),
-    invitedById: invitation.invitedBy ?? null,
-    createdAt: invitation.createdAt.toISOString(),
-    expiresAt: invitation.expiresAt.toISOString(),
-    acceptedAt: invitation.acceptedAt ? invitation.acceptedAt.toISOString() : null,
-    emailDelivery: invitation.emailDelivery,
-  };
-}
-
-export function roleAssignmentView(assignment: RoleAssignment): RoleAssignmentView {
-  return {
-    id: assignment.id,
-    userId: assignment.user,
-    role: assignment.role,
-    tenantId: assignment.tenant,
-    grantedById: assignment.grantedBy ?? null,
-    createdAt: assignment.createdAt.toISOString(),
   };
 }

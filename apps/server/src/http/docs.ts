@@ -1,14 +1,12 @@
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
-import { buildOpenApiDocument } from "../rest/openapi.js";
 
 /**
- * `/api/openapi.json`, generated once at start from the procedures' schemas,
+ * `/api/openapi.json` (the document the REST shim generates once at start),
  * and `/api/docs/`, Swagger UI served from its package (no CDN: works offline).
  */
-export async function registerDocs(app: FastifyInstance, version: string): Promise<void> {
-  const document = buildOpenApiDocument(version);
+export async function registerDocs(app: FastifyInstance, document: object): Promise<void> {
   app.get("/api/openapi.json", async () => document);
   await app.register(fastifySwagger, {
     mode: "static",

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { withTimeout } from "../timeout.js";
 
 const READY_TIMEOUT_MS = 2000;
 
@@ -8,19 +9,11 @@ export function registerHealthRoutes(app: FastifyInstance, ping: () => Promise<v
 
   app.get("/readyz", async (request, reply) => {
     try {
-      await withTimeout(ping(), READY_TIMEOUT_MS);
+      await withTimeout(ping(), READY_TIMEOUT_MS, `no answer within ${READY_TIMEOUT_MS} ms`);
       return { status: "ready" };
     } catch (error) {
       request.log.warn({ err: error }, "readiness check failed: the database did not answer");
       return reply.code(503).send({ status: "unavailable", detail: "The database is not reachable." });
     }
   });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,12 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import {
-  type AppServices,
-  type Context,
-  createContext,
-  headerToken,
-  type RequestInfo,
-  sessionToken,
-} from "../trpc/context.js";
+import type { AppServices } from "../services.js";
+import { type Context, createContext, headerToken, type RequestInfo, sessionToken } from "../trpc/context.js";
 
 export const SESSION_COOKIE = "session";
 
@@ -72,7 +66,7 @@ async function passOnSession(context: Context, request: FastifyRequest, reply: F
   else if (change?.kind === "started") setSessionCookie(request, reply, change.token, change.expiresAt);
   else if (context.request.token && credentialsOf(request) === "cookie") {
     const caller = await context.resolvedCaller()?.catch(() => undefined);
-    if (caller && caller.kind !== "anonymous" && caller.renewedUntil) {
+    if (caller && "renewedUntil" in caller && caller.renewedUntil) {
       setSessionCookie(request, reply, context.request.token, caller.renewedUntil);
     }
   }

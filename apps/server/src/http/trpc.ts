@@ -2,10 +2,11 @@ import { callTRPCProcedure, getErrorShape, getTRPCErrorFromUnknown, TRPCError } 
 import { fastifyRequestHandler } from "@trpc/server/adapters/fastify";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { DRF } from "../rest/errors.js";
-import type { AppServices, Context } from "../trpc/context.js";
+import type { AppServices } from "../services.js";
+import type { Context } from "../trpc/context.js";
 import { retryAfterOf } from "../trpc/errors.js";
 import { appRouter } from "../trpc/router.js";
+import { DRF } from "../wording.js";
 import { refusesOrigin, requestContext } from "./session.js";
 
 export interface TrpcOptions {

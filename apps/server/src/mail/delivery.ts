@@ -1,8 +1,9 @@
-import type { MikroORM, Role } from "@tenantry/db";
+import type { Invitation, MikroORM, Role } from "@tenantry/db";
 import { insertAudit, SYSTEM } from "../domain/audit.js";
 import type { Clock } from "../domain/clock.js";
 import type { InvitationMailbox } from "../domain/context.js";
 import type { Logger } from "../logger.js";
+import { withTimeout } from "../timeout.js";
 import type { InvitationEmailHook } from "./hook.js";
 import type { Sealer } from "./sealer.js";
 
@@ -26,6 +27,8 @@ export interface DeliveryOptions {
 
 /** 5 s, 30 s, 2 min, 10 min, 30 min: six tries over about 43 minutes. */
 export const DEFAULT_RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000];
+
+type DeliveryStatus = Invitation["emailDelivery"];
 
 interface ClaimedRow {
   id: string;
@@ -133,6 +136,16 @@ export class InvitationDelivery implements InvitationMailbox {
     return claimed.length;
   }
 
+  /**
+   * Delivers one invitation's email now if it is due (the CLI's resend):
+   * its delivery status after this attempt (`pending` when it will be
+   * retried), or undefined when there was nothing to claim here.
+   */
+  async deliverNow(invitationId: string): Promise<DeliveryStatus | undefined> {
+    const [row] = await this.claim(this.options.clock.now(), invitationId);
+    return row ? this.deliver(row) : undefined;
+  }
+
   private claim(now: Date, invitationId: string | undefined): Promise<ClaimedRow[]> {
     return this.options.orm.em.getConnection().execute<ClaimedRow[]>(
       `with due as (
@@ -153,7 +166,7 @@ export class InvitationDelivery implements InvitationMailbox {
     );
   }
 
-  private async deliver(row: ClaimedRow): Promise<void> {
+  private async deliver(row: ClaimedRow): Promise<DeliveryStatus> {
     const { logger, sealer, hook, acceptUrlBase } = this.options;
     const token = sealer.open(row.delivery_token_ciphertext);
     if (token === null) {
@@ -161,7 +174,7 @@ export class InvitationDelivery implements InvitationMailbox {
       const reason = "The sealed token cannot be opened: the server key changed.";
       logger.error({ invitationId: row.id, attempts: row.delivery_attempts, reason }, "invitation email failed");
       await this.finish(row, "failed", reason);
-      return;
+      return "failed";
     }
     try {
       await withTimeout(
@@ -177,6 +190,7 @@ export class InvitationDelivery implements InvitationMailbox {
           }),
         ),
         this.hookTimeoutMs,
+        `the hook did not finish within ${this.hookTimeoutMs} ms`,
       );
     } catch (error) {
       // Never keep or log the token, even if the hook's error quotes it.
@@ -200,9 +214,10 @@ export class InvitationDelivery implements InvitationMailbox {
             [new Date(this.options.clock.now().getTime() + delay), reason, ...claimOf(row)],
           );
       }
-      return;
+      return delay === undefined ? "failed" : "pending";
     }
     await this.finish(row, "sent", null);
+    return "sent";
   }
 
   /** Records the outcome; a failure is audited in the same transaction. */
@@ -231,12 +246,4 @@ export class InvitationDelivery implements InvitationMailbox {
       }
     });
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the hook did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -3,22 +3,8 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import type { FastifyReply } from "fastify";
 import { InvalidRequest } from "../domain/errors.js";
 import { errorDetails } from "../trpc/errors.js";
+import { DRF } from "../wording.js";
 import { wireName } from "./names.js";
-
-/** DRF's fixed words. */
-export const DRF = {
-  notAuthenticated: "Authentication credentials were not provided.",
-  invalidToken: "Invalid token.",
-  forbidden: "You do not have permission to perform this action.",
-  notFound: "Not found.",
-  serverError: "A server error occurred.",
-  serviceUnavailable: "Service temporarily unavailable.",
-  csrf: "CSRF Failed: Origin checking failed.",
-  methodNotAllowed: (method: string) => `Method "${method}" not allowed.`,
-  unsupportedMediaType: (type: string) => `Unsupported media type "${type}" in request.`,
-  parseError: (reason: string) => `JSON parse error - ${reason}`,
-  tooLarge: "Request body is larger than 65536 bytes.",
-} as const;
 
 /**
  * A procedure's failure as the old backend answered it: field errors as

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
+import { NULL_CHARACTERS, tenantRef } from "../schemas.js";
 import { type Json, RestClient, type RestTenant, signUpRest, statusOf, superuserRest } from "../test-support/rest.js";
 import { startTestServer, type TestServer } from "../test-support/server.js";
 import { appRouter } from "../trpc/router.js";
-import { NULL_CHARACTERS, tenantRef } from "../trpc/schemas.js";
 import { fieldName } from "./names.js";
 import { REST_ROUTES } from "./routes.js";
 

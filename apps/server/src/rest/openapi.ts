@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { appRouter } from "../trpc/router.js";
 import {
   auditEventOutput,
   createdInvitationOutput,
@@ -11,7 +10,8 @@ import {
   roleAssignmentOutput,
   tenantOutput,
   userOutput,
-} from "../trpc/schemas.js";
+} from "../schemas.js";
+import { appRouter } from "../trpc/router.js";
 import { wireName } from "./names.js";
 import { REST_ROUTES, type RestRoute } from "./routes.js";
 

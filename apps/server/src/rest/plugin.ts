@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { MAX_PAGE_SIZE } from "../domain/paging.js";
 import { refusesOrigin, requestContext } from "../http/session.js";
-import type { AppServices } from "../trpc/context.js";
+import type { AppServices } from "../services.js";
 import { createCaller } from "../trpc/router.js";
-import { DRF, sendProcedureError } from "./errors.js";
+import { DRF } from "../wording.js";
+import { sendProcedureError } from "./errors.js";
 import { fieldName, toWire, wireName } from "./names.js";
 import { REST_ROUTES, type RestRoute } from "./routes.js";
 

@@ -1,25 +1,8 @@
-import type { EntityManager, MikroORM } from "@tenantry/db";
-import type { Actor } from "../domain/audit.js";
+import type { EntityManager } from "@tenantry/db";
 import type { Caller } from "../domain/caller.js";
-import type { Clock } from "../domain/clock.js";
-import type { InvitationMailbox, ServiceContext } from "../domain/context.js";
+import type { ServiceContext } from "../domain/context.js";
 import { resolveCaller } from "../domain/sessions.js";
-import type { Logger } from "../logger.js";
-import type { Throttle } from "../throttle.js";
-import type { WebhookDelivery } from "../webhooks/delivery.js";
-
-/** Long-lived pieces every request shares. */
-export interface AppServices {
-  orm: MikroORM;
-  clock: Clock;
-  mailbox: InvitationMailbox;
-  /** Webhook delivery: seals signing secrets, is told when changes commit. */
-  webhooks: WebhookDelivery;
-  throttle: Throttle;
-  logger: Logger;
-  /** How long expired and revoked invitations are kept before a purge removes them. */
-  retentionDays: number;
-}
+import type { AppServices } from "../services.js";
 
 /** What a transport knows about one request. */
 export interface RequestInfo {
@@ -45,13 +28,12 @@ export interface Context {
   recordSession(change: SessionChange): void;
   /** The session change this request made last, if any. */
   sessionChange(): SessionChange | undefined;
-  /** Who the audit trail names, when not the caller (the command line: `cli`). */
-  actor?: Actor;
 }
 
-export function createContext(services: AppServices, request: RequestInfo): Context {
+/** A transport's context resolves the caller from the token; a server-side caller (the CLI) says who it is (`known`). */
+export function createContext(services: AppServices, request: RequestInfo, known?: Caller): Context {
   const em = services.orm.em.fork();
-  let caller: Promise<Caller> | undefined;
+  let caller: Promise<Caller> | undefined = known && Promise.resolve(known);
   let change: SessionChange | undefined;
   // Closures, not fields: middlewares hand procedures copies of the context.
   return {
@@ -78,10 +60,11 @@ export function serviceContext(ctx: Context, caller: Caller): ServiceContext {
     mailbox: ctx.services.mailbox,
     audit: {
       actor:
-        ctx.actor ??
-        (caller.kind === "anonymous"
+        caller.kind === "anonymous"
           ? { type: "anonymous" }
-          : { type: "user", id: caller.user.id, email: caller.user.email }),
+          : caller.kind === "operator"
+            ? { type: "cli" }
+            : { type: "user", id: caller.user.id, email: caller.user.email },
       client: { ip: ctx.request.ip, userAgent: ctx.request.userAgent },
     },
   };

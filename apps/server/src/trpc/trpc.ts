@@ -1,12 +1,13 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
-import type { AuthenticatedCaller, TenantScope } from "../domain/caller.js";
+import { type AuthenticatedCaller, isStaff, type SessionCaller, type TenantScope } from "../domain/caller.js";
 import { Forbidden, Unauthenticated, ValidationFailed } from "../domain/errors.js";
 import { findTenantByRef } from "../domain/tenants.js";
+import { fields, tenantRef } from "../schemas.js";
 import type { ThrottleRule } from "../throttle.js";
+import { DRF } from "../wording.js";
 import { type Context, serviceContext } from "./context.js";
 import { describeFieldErrors, errorDetails, toTRPCError } from "./errors.js";
-import { fields, tenantRef } from "./schemas.js";
 
 /**
  * The only `initTRPC` in the codebase, and the role middleware: every
@@ -20,7 +21,7 @@ const t = initTRPC.context<Context>().create({
     // Internal failures say nothing about their cause; invalid input says what is wrong in words.
     const message =
       error.code === "INTERNAL_SERVER_ERROR"
-        ? "A server error occurred."
+        ? DRF.serverError
         : error.cause instanceof ZodError
           ? describeFieldErrors(details.fieldErrors)
           : shape.message;
@@ -72,19 +73,25 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   return next({ ctx: { caller: caller as AuthenticatedCaller, svc: serviceContext(ctx, caller) } });
 });
 
+/** Callers who logged in (`me`, `logout`); the CLI is no user and has no session. */
+export const sessionProcedure = authedProcedure.use(async ({ ctx, next }) => {
+  if (ctx.caller.kind === "operator") throw new Forbidden();
+  return next({ ctx: { caller: ctx.caller as SessionCaller } });
+});
+
 const NO_TENANT = (ref: string) => `Invalid tenant "${ref}" - object does not exist.`;
 
 /**
  * Scopes the call to a tenant. A member is always scoped to their own tenant:
- * naming another tenant is ignored by reads and refused for changes. A
- * superuser names a tenant by id or slug, or none (every tenant).
+ * naming another tenant is ignored by reads and refused for changes. Staff
+ * (a superuser, the CLI) name a tenant by id or slug, or none (every tenant).
  */
 export const tenantProcedure = authedProcedure
   .input(fields({ tenant: tenantRef.optional() }).default({}))
   .use(async ({ ctx, input, type, next }) => {
     const named = input.tenant;
     let scope: TenantScope;
-    if (ctx.caller.kind === "superuser") {
+    if (isStaff(ctx.caller)) {
       if (named === undefined) scope = { tenantId: null };
       else {
         const tenant = await findTenantByRef(ctx.em, named);
@@ -102,15 +109,15 @@ export const tenantProcedure = authedProcedure
     return next({ ctx: { scope } });
   });
 
-/** Tenant ADMINs of the scoped tenant, and superusers. */
+/** Tenant ADMINs of the scoped tenant, and staff. */
 export const adminProcedure = tenantProcedure.use(async ({ ctx, next }) => {
   if (ctx.caller.kind === "member" && !ctx.caller.user.roles.includes("ADMIN")) throw new Forbidden();
   return next();
 });
 
-/** Platform staff only, scoped to the tenant they name (by id or slug) or to every tenant. */
+/** Platform staff only (superusers, the CLI), scoped to the tenant they name (by id or slug) or to every tenant. */
 export const superuserProcedure = tenantProcedure.use(async ({ ctx, next }) => {
-  if (ctx.caller.kind !== "superuser") throw new Forbidden();
+  if (!isStaff(ctx.caller)) throw new Forbidden();
   return next({ ctx: { caller: ctx.caller } });
 });
 

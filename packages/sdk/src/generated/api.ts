@@ -832,6 +832,17 @@ export interface ApiProcedures {
       };
       output: undefined;
     };
+    /** Ends every session of a user at once (a lost laptop, a leaked token); they log in again. */
+    endSessions: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        userId: string;
+      };
+      output: {
+        ended: number;
+      };
+    };
     audit: {
       kind: "query";
       input?: {
@@ -1070,6 +1081,7 @@ export const procedureKinds = {
     roles: "query",
     grantRole: "mutation",
     revokeRole: "mutation",
+    endSessions: "mutation",
     audit: "query",
     webhooks: "query",
     createWebhook: "mutation",

@@ -1,26 +1,19 @@
 import { z } from "zod";
 import { listAuditEvents } from "../../domain/audit-log.js";
-import { actorFilter, auditAction, auditEventOutput, fields, instant, pageOf, pageWindow } from "../schemas.js";
+import { auditEventOutput, auditFilters, fields, pageOf, pageWindow } from "../../schemas.js";
 import { adminProcedure, router } from "../trpc.js";
-
-const filters = {
-  action: auditAction.optional(),
-  actor: actorFilter.optional(),
-  since: instant.optional(),
-  until: instant.optional(),
-};
 
 /** The audit trail: a tenant's ADMINs read their tenant's events; superusers every tenant's. */
 export const auditRouter = router({
   list: adminProcedure
-    .input(fields(filters).default({}))
+    .input(fields(auditFilters).default({}))
     .output(z.array(auditEventOutput))
-    .query(async ({ ctx, input }) => (await listAuditEvents(ctx, ctx.scope, input)).results),
+    .query(async ({ ctx, input }) => (await listAuditEvents(ctx.svc, ctx.scope, input)).results),
 
   page: adminProcedure
-    .input(fields({ ...filters, ...pageWindow }))
+    .input(fields({ ...auditFilters, ...pageWindow }))
     .output(pageOf(auditEventOutput))
     .query(({ ctx, input: { limit, offset, ...filter } }) =>
-      listAuditEvents(ctx, ctx.scope, filter, { limit, offset }),
+      listAuditEvents(ctx.svc, ctx.scope, filter, { limit, offset }),
     ),
 });

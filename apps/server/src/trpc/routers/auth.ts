@@ -3,9 +3,18 @@ import { endOtherSessions, endOwnSession, listOwnSessions } from "../../domain/m
 import { changePassword } from "../../domain/passwords.js";
 import { login, logout } from "../../domain/sessions.js";
 import { me } from "../../domain/users.js";
+import {
+  email,
+  fields,
+  loginOutput,
+  password,
+  sessionId,
+  sessionOutput,
+  tenantRef,
+  userOutput,
+} from "../../schemas.js";
 import { THROTTLE_RULES } from "../../throttle.js";
-import { email, fields, loginOutput, password, sessionId, sessionOutput, tenantRef, userOutput } from "../schemas.js";
-import { authedProcedure, publicProcedure, router, throttled } from "../trpc.js";
+import { publicProcedure, router, sessionProcedure, throttled } from "../trpc.js";
 
 const loginInput = fields({ email, password, tenant: tenantRef.optional() });
 
@@ -27,15 +36,15 @@ export const authRouter = router({
     }),
 
   /** Ends the calling session only. */
-  logout: authedProcedure.mutation(async ({ ctx }) => {
+  logout: sessionProcedure.mutation(async ({ ctx }) => {
     await logout(ctx.svc, ctx.caller);
     ctx.recordSession({ kind: "ended" });
   }),
 
-  me: authedProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),
+  me: sessionProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),
 
   /** Every other session of the caller ends; the calling one stays. Throttled like login. */
-  changePassword: authedProcedure
+  changePassword: sessionProcedure
     .use(throttled([{ rule: THROTTLE_RULES.passwordChangePerIp, by: "ip" }]))
     .use(async ({ ctx, next }) => {
       await ctx.services.throttle.hit(THROTTLE_RULES.passwordChangePerUser, ctx.caller.user.id);
@@ -47,15 +56,15 @@ export const authRouter = router({
     }),
 
   /** The caller's live sessions, newest first. */
-  sessions: authedProcedure.output(z.array(sessionOutput)).query(({ ctx }) => listOwnSessions(ctx.svc, ctx.caller)),
+  sessions: sessionProcedure.output(z.array(sessionOutput)).query(({ ctx }) => listOwnSessions(ctx.svc, ctx.caller)),
 
   /** Ends one of the caller's sessions; anyone else's is NOT_FOUND. */
-  endSession: authedProcedure.input(fields({ id: sessionId })).mutation(async ({ ctx, input }) => {
+  endSession: sessionProcedure.input(fields({ id: sessionId })).mutation(async ({ ctx, input }) => {
     await endOwnSession(ctx.svc, ctx.caller, input.id);
   }),
 
   /** Ends every session of the caller but the current one. */
-  endOtherSessions: authedProcedure.mutation(async ({ ctx }) => {
+  endOtherSessions: sessionProcedure.mutation(async ({ ctx }) => {
     await endOtherSessions(ctx.svc, ctx.caller);
   }),
 });

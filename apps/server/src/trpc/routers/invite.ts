@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { type BulkRow, inviteMany } from "../../domain/bulk-invites.js";
+import { actingUserId } from "../../domain/caller.js";
 import { previewInvitation } from "../../domain/invitation-landing.js";
 import {
   acceptInvitation,
@@ -10,8 +11,6 @@ import {
   resendInvitation,
   revokeInvitation,
 } from "../../domain/invitations.js";
-import { THROTTLE_RULES } from "../../throttle.js";
-import { zodFieldErrors } from "../errors.js";
 import {
   bulkInvitationRow,
   bulkInvitations,
@@ -21,9 +20,9 @@ import {
   email,
   fields,
   id,
+  invitationFilters,
   invitationOutput,
   invitationPreviewOutput,
-  invitationStatus,
   optionalText,
   pageOf,
   pageWindow,
@@ -31,7 +30,9 @@ import {
   role,
   token,
   userOutput,
-} from "../schemas.js";
+} from "../../schemas.js";
+import { THROTTLE_RULES } from "../../throttle.js";
+import { zodFieldErrors } from "../errors.js";
 import { adminProcedure, publicProcedure, router, throttled } from "../trpc.js";
 
 export const inviteRouter = router({
@@ -40,23 +41,25 @@ export const inviteRouter = router({
     .input(fields({ email, role: role.nullable().optional() }))
     .output(createdInvitationOutput)
     .mutation(({ ctx, input }) =>
-      inviteUser(ctx.svc, ctx.scope, { email: input.email, role: input.role ?? null }, ctx.caller.user.id),
+      inviteUser(ctx.svc, ctx.scope, { email: input.email, role: input.role ?? null }, actingUserId(ctx.caller)),
     ),
 
   /** Up to 100 invites, each created and mailed as a single invite; a bad row never stops the others. */
   bulk: adminProcedure
     .input(fields({ invitations: bulkInvitations }))
     .output(bulkInviteOutput)
-    .mutation(({ ctx, input }) => inviteMany(ctx.svc, ctx.scope, input.invitations.map(bulkRow), ctx.caller.user.id)),
+    .mutation(({ ctx, input }) =>
+      inviteMany(ctx.svc, ctx.scope, input.invitations.map(bulkRow), actingUserId(ctx.caller)),
+    ),
 
   /** Never with tokens. */
   list: adminProcedure
-    .input(fields({ status: invitationStatus.optional() }).default({}))
+    .input(fields(invitationFilters).default({}))
     .output(z.array(invitationOutput))
     .query(async ({ ctx, input }) => (await listInvitations(ctx.svc, ctx.scope, input)).results),
 
   page: adminProcedure
-    .input(fields({ status: invitationStatus.optional(), ...pageWindow }))
+    .input(fields({ ...invitationFilters, ...pageWindow }))
     .output(pageOf(invitationOutput))
     .query(({ ctx, input: { limit, offset, ...filter } }) =>
       listInvitations(ctx.svc, ctx.scope, filter, { limit, offset }),

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { listAuditEvents } from "../../domain/audit-log.js";
+import { actingUserId } from "../../domain/caller.js";
 import {
   DEFAULT_INVITATION_DAYS,
   extendInvitation,
@@ -8,8 +9,8 @@ import {
   resendInvitation,
   revokeInvitation,
 } from "../../domain/invitations.js";
+import { endSessionsOfUser } from "../../domain/my-sessions.js";
 import { grantRole, listRoleAssignments, revokeRole } from "../../domain/roles.js";
-import { requireTenant } from "../../domain/scope.js";
 import { listTenants } from "../../domain/tenants.js";
 import { listUsers } from "../../domain/users.js";
 import {
@@ -20,51 +21,48 @@ import {
   testWebhookEndpoint,
 } from "../../domain/webhooks.js";
 import {
-  actorFilter,
-  auditAction,
   auditEventOutput,
+  auditFilters,
   createdInvitationOutput,
+  createdWebhookEndpointOutput,
   days,
   fields,
   flag,
   id,
-  instant,
+  invitationFilters,
   invitationOutput,
-  invitationStatus,
   olderThanDays,
   purgeOutput,
   role,
+  roleAssignmentFilters,
   roleAssignmentOutput,
   tenantOutput,
   userOutput,
-  wholeNumber,
-} from "../schemas.js";
-import { router, superuserProcedure } from "../trpc.js";
-import {
-  createdWebhookEndpointOutput,
   webhookDeliveryOutput,
   webhookDeliveryStatus,
   webhookEndpointOutput,
   webhookEventTypes,
   webhookUrl,
-} from "../webhook-schemas.js";
+  wholeNumber,
+} from "../../schemas.js";
+import { router, superuserProcedure } from "../trpc.js";
 
 /**
  * The support engineer's tasks (the old Django admin), for superusers only,
  * through the same domain services as everything else — and so under the
- * same rules, with the same audit events. The CLI runs the same services.
+ * same rules, with the same audit events. The CLI calls these procedures.
  */
 export const opsRouter = router({
   tenants: superuserProcedure
     .output(z.array(tenantOutput))
-    .query(async ({ ctx }) => (await listTenants(ctx, ctx.scope)).results),
+    .query(async ({ ctx }) => (await listTenants(ctx.svc, ctx.scope)).results),
 
   users: superuserProcedure
     .output(z.array(userOutput))
-    .query(async ({ ctx }) => (await listUsers(ctx, requireTenant(ctx.scope))).results),
+    .query(async ({ ctx }) => (await listUsers(ctx.svc, ctx.scope)).results),
 
   invitations: superuserProcedure
-    .input(fields({ status: invitationStatus.optional() }).default({}))
+    .input(fields(invitationFilters).default({}))
     .output(z.array(invitationOutput))
     .query(async ({ ctx, input }) => (await listInvitations(ctx.svc, ctx.scope, input)).results),
 
@@ -96,33 +94,32 @@ export const opsRouter = router({
     ),
 
   roles: superuserProcedure
-    .input(fields({ userId: id.optional(), role: role.optional() }).default({}))
+    .input(fields(roleAssignmentFilters).default({}))
     .output(z.array(roleAssignmentOutput))
-    .query(async ({ ctx, input }) => (await listRoleAssignments(ctx, ctx.scope, input)).results),
+    .query(async ({ ctx, input }) => (await listRoleAssignments(ctx.svc, ctx.scope, input)).results),
 
   grantRole: superuserProcedure
     .input(fields({ userId: id, role }))
     .output(roleAssignmentOutput)
-    .mutation(({ ctx, input }) => grantRole(ctx.svc, ctx.scope, input, ctx.caller.user.id)),
+    .mutation(({ ctx, input }) => grantRole(ctx.svc, ctx.scope, input, actingUserId(ctx.caller))),
 
   revokeRole: superuserProcedure.input(fields({ id })).mutation(async ({ ctx, input }) => {
     await revokeRole(ctx.svc, ctx.scope, input.id);
   }),
 
+  /** Ends every session of a user at once (a lost laptop, a leaked token); they log in again. */
+  endSessions: superuserProcedure
+    .input(fields({ userId: id }))
+    .output(z.object({ ended: z.number().int() }))
+    .mutation(async ({ ctx, input }) => ({ ended: await endSessionsOfUser(ctx.svc, input.userId) })),
+
   audit: superuserProcedure
-    .input(
-      fields({
-        action: auditAction.optional(),
-        actor: actorFilter.optional(),
-        since: instant.optional(),
-        until: instant.optional(),
-      }).default({}),
-    )
+    .input(fields(auditFilters).default({}))
     .output(z.array(auditEventOutput))
-    .query(async ({ ctx, input }) => (await listAuditEvents(ctx, ctx.scope, input)).results),
+    .query(async ({ ctx, input }) => (await listAuditEvents(ctx.svc, ctx.scope, input)).results),
 
   /** Platform webhook endpoints (API.md, "Events for provisioners"). */
-  webhooks: superuserProcedure.output(z.array(webhookEndpointOutput)).query(({ ctx }) => listWebhookEndpoints(ctx)),
+  webhooks: superuserProcedure.output(z.array(webhookEndpointOutput)).query(({ ctx }) => listWebhookEndpoints(ctx.svc)),
 
   /** Adds an endpoint; its signing secret is in this answer only. */
   createWebhook: superuserProcedure
@@ -146,7 +143,7 @@ export const opsRouter = router({
     .mutation(async ({ ctx, input }) => {
       const deliveryId = await testWebhookEndpoint(ctx.svc, input.id);
       await ctx.services.webhooks.runOnce(deliveryId);
-      const [delivery] = await listWebhookDeliveries(ctx, { deliveryId });
+      const [delivery] = await listWebhookDeliveries(ctx.svc, { deliveryId });
       if (!delivery) throw new Error("the test delivery vanished");
       return delivery;
     }),
@@ -162,6 +159,6 @@ export const opsRouter = router({
     )
     .output(z.array(webhookDeliveryOutput))
     .query(({ ctx, input }) =>
-      listWebhookDeliveries(ctx, { endpointId: input.id, status: input.status, limit: input.limit }),
+      listWebhookDeliveries(ctx.svc, { endpointId: input.id, status: input.status, limit: input.limit }),
     ),
 });

@@ -1,7 +1,6 @@
 import { z } from "zod";
-import type { AuthenticatedCaller, TenantScope } from "../../domain/caller.js";
+import { type AuthenticatedCaller, isStaff, type TenantScope } from "../../domain/caller.js";
 import { createTenant, getTenant, listTenants } from "../../domain/tenants.js";
-import { THROTTLE_RULES } from "../../throttle.js";
 import {
   createdTenantOutput,
   email,
@@ -13,12 +12,13 @@ import {
   requiredText,
   tenantOutput,
   tenantRef,
-} from "../schemas.js";
+} from "../../schemas.js";
+import { THROTTLE_RULES } from "../../throttle.js";
 import { authedProcedure, publicProcedure, router, throttled } from "../trpc.js";
 
 /** Tenants are the one thing a member sees only their own of, whatever they name. */
 const ownScope = (caller: AuthenticatedCaller): TenantScope => ({
-  tenantId: caller.kind === "superuser" ? null : caller.user.tenantId,
+  tenantId: isStaff(caller) ? null : caller.user.tenantId,
 });
 
 export const tenantRouter = router({
@@ -40,16 +40,16 @@ export const tenantRouter = router({
   /** The caller's own tenant; every tenant for a superuser. */
   list: authedProcedure
     .output(z.array(tenantOutput))
-    .query(async ({ ctx }) => (await listTenants(ctx, ownScope(ctx.caller))).results),
+    .query(async ({ ctx }) => (await listTenants(ctx.svc, ownScope(ctx.caller))).results),
 
   /** `list`, a window at a time, with the total. */
   page: authedProcedure
     .input(fields(pageWindow))
     .output(pageOf(tenantOutput))
-    .query(({ ctx, input }) => listTenants(ctx, ownScope(ctx.caller), input)),
+    .query(({ ctx, input }) => listTenants(ctx.svc, ownScope(ctx.caller), input)),
 
   get: authedProcedure
     .input(fields({ id: tenantRef }))
     .output(tenantOutput)
-    .query(({ ctx, input }) => getTenant(ctx, ownScope(ctx.caller), input.id)),
+    .query(({ ctx, input }) => getTenant(ctx.svc, ownScope(ctx.caller), input.id)),
 });

@@ -1,17 +1,16 @@
 import { z } from "zod";
 import { activateMember, deactivateMember, deleteMember, updateMe } from "../../domain/members.js";
-import { requireTenant } from "../../domain/scope.js";
 import { listUsers, me } from "../../domain/users.js";
-import { fields, flag, id, optionalText, pageOf, pageWindow, userOutput } from "../schemas.js";
-import { adminProcedure, authedProcedure, router, tenantProcedure } from "../trpc.js";
+import { fields, flag, id, optionalText, pageOf, pageWindow, userOutput } from "../../schemas.js";
+import { adminProcedure, router, sessionProcedure, tenantProcedure } from "../trpc.js";
 
 const filters = { isActive: flag.optional() };
 
 export const userRouter = router({
-  me: authedProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),
+  me: sessionProcedure.output(userOutput).query(({ ctx }) => me(ctx.caller)),
 
   /** The caller's own names. */
-  updateMe: authedProcedure
+  updateMe: sessionProcedure
     .input(fields({ firstName: optionalText(150), lastName: optionalText(150) }))
     .output(userOutput)
     .mutation(({ ctx, input }) => updateMe(ctx.svc, ctx.caller, input)),
@@ -20,13 +19,13 @@ export const userRouter = router({
   list: tenantProcedure
     .input(fields(filters).default({}))
     .output(z.array(userOutput))
-    .query(async ({ ctx, input }) => (await listUsers(ctx, requireTenant(ctx.scope), undefined, input)).results),
+    .query(async ({ ctx, input }) => (await listUsers(ctx.svc, ctx.scope, undefined, input)).results),
 
   page: tenantProcedure
     .input(fields({ ...filters, ...pageWindow }))
     .output(pageOf(userOutput))
     .query(({ ctx, input: { limit, offset, isActive } }) =>
-      listUsers(ctx, requireTenant(ctx.scope), { limit, offset }, { isActive }),
+      listUsers(ctx.svc, ctx.scope, { limit, offset }, { isActive }),
     ),
 
   /** Ends every session of the member at once; they cannot log in until activated. */

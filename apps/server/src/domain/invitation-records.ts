@@ -1,0 +1,224 @@
+import { type EntityManager, type Invitation, isoTimestamp, type Role } from "@tenantry/db";
+import { type AuditContext, auditInsertSelectSql } from "./audit.js";
+import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
+import type { InvitationStatus, InvitationView } from "./views.js";
+
+/**
+ * Invitations as rows: the columns a read selects, the row it returns, the
+ * one mapping from a row to the view, and the hand-written statements on
+ * invitations. An invitation loaded as an entity is put in the same row
+ * shape first (`invitationRow`), so there is one mapper.
+ */
+export interface InvitationRow {
+  id: string;
+  tenant_id: string;
+  email: string;
+  role: Role | null;
+  status: InvitationStatus;
+  invited_by_id: string | null;
+  created_at: string;
+  expires_at: string;
+  accepted_at: string | null;
+  email_delivery: Invitation["emailDelivery"];
+}
+
+/** The select list of an `InvitationRow` from `invitations i`; its one placeholder is the instant `status` is read at. */
+export const INVITATION_COLUMNS = `i.id, i.tenant_id, i.email, i.role,
+        case when i.state = 'pending' and i.expires_at <= ?::timestamptz then 'expired' else i.state end as status,
+        i.invited_by_id, ${isoTimestamp("i.created_at")} as created_at, ${isoTimestamp("i.expires_at")} as expires_at,
+        ${isoTimestamp("i.accepted_at")} as accepted_at, i.email_delivery`;
+
+export function invitationView(row: InvitationRow): InvitationView {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    email: row.email,
+    role: row.role,
+    status: row.status,
+    invitedById: row.invited_by_id,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    acceptedAt: row.accepted_at,
+    emailDelivery: row.email_delivery,
+  };
+}
+
+/** `expired` is not stored: a pending invitation past its expiry reads as expired. */
+export function invitationStatus(invitation: Pick<Invitation, "state" | "expiresAt">, now: Date): InvitationStatus {
+  return invitation.state === "pending" && invitation.expiresAt.getTime() <= now.getTime()
+    ? "expired"
+    : invitation.state;
+}
+
+type InvitationFields = Pick<
+  Invitation,
+  | "id"
+  | "tenant"
+  | "email"
+  | "role"
+  | "state"
+  | "invitedBy"
+  | "createdAt"
+  | "expiresAt"
+  | "acceptedAt"
+  | "emailDelivery"
+>;
+
+/** A loaded invitation as the row a read would return at `now`. */
+export function invitationRow(invitation: InvitationFields, now: Date): InvitationRow {
+  return {
+    id: invitation.id,
+    tenant_id: invitation.tenant,
+    email: invitation.email,
+    role: invitation.role ?? null,
+    status: invitationStatus(invitation, now),
+    invited_by_id: invitation.invitedBy ?? null,
+    created_at: invitation.createdAt.toISOString(),
+    expires_at: invitation.expiresAt.toISOString(),
+    accepted_at: invitation.acceptedAt ? invitation.acceptedAt.toISOString() : null,
+    email_delivery: invitation.emailDelivery,
+  };
+}
+
+/**
+ * The assignments that end a pending invitation (`state` becomes `ended`):
+ * its token is no longer sealed for delivery, and an email that has not gone
+ * out is cancelled (recorded as failed, with the reason). The first
+ * placeholder is the instant it ended at.
+ */
+function endPendingSql(ended: "revoked" | "accepted"): string {
+  return `state = '${ended}', ${ended}_at = ?,
+    delivery_token_ciphertext = null, delivery_next_attempt_at = null,
+    delivery_last_error = case when email_delivery = 'pending'
+      then 'Cancelled: the invitation was ${ended} before delivery.' else delivery_last_error end,
+    email_delivery = case when email_delivery = 'pending' then 'failed' else email_delivery end`;
+}
+
+/**
+ * Revokes the pending invitation `id`, or a tenant's pending invitations of
+ * some addresses (any case); returns what it revoked, with each address
+ * lower-cased. Runs in `em`'s transaction.
+ */
+export async function revokePending(
+  em: EntityManager,
+  now: Date,
+  which: { id: string } | { tenantId: string; emails: string[] },
+): Promise<{ id: string; email: string }[]> {
+  if ("emails" in which && which.emails.length === 0) return [];
+  const [condition, params] =
+    "id" in which
+      ? ["id = ?", [which.id]]
+      : [
+          `tenant_id = ? and lower(email) in (${which.emails.map(() => "lower(?)").join(", ")})`,
+          [which.tenantId, ...which.emails],
+        ];
+  return em.getConnection().execute<{ id: string; email: string }[]>(
+    `update invitations set ${endPendingSql("revoked")} where state = 'pending' and ${condition}
+       returning id, lower(email) as email`,
+    [now, ...params],
+    "all",
+    em.getTransactionContext(),
+  );
+}
+
+/**
+ * Accepts the invitation if it is still pending and unexpired under this
+ * token (a resend replaces the token); false when another accept, a revoke
+ * or a resend came first. Runs in `em`'s transaction.
+ */
+export async function claimForAcceptance(
+  em: EntityManager,
+  now: Date,
+  id: string,
+  tokenHash: string,
+): Promise<boolean> {
+  const won = await em.getConnection().execute(
+    `update invitations set ${endPendingSql("accepted")}
+         where id = ? and token_hash = ? and state = 'pending' and expires_at > ?`,
+    [now, id, tokenHash, now],
+    "run",
+    em.getTransactionContext(),
+  );
+  return Boolean((won as { affectedRows?: number }).affectedRows);
+}
+
+/** One statement: the invitations of a tenant (or every tenant), oldest first, filtered on the status read at `now`. */
+export function selectInvitations(
+  em: EntityManager,
+  tenantId: string | null,
+  filter: { status?: InvitationStatus },
+  now: Date,
+  page: PageRequest | undefined,
+): Promise<Page<InvitationRow>> {
+  const where = new Conditions();
+  if (tenantId) where.add("i.tenant_id = ?", tenantId);
+  if (filter.status === "pending") where.add("i.state = 'pending' and i.expires_at > ?", now);
+  if (filter.status === "expired") where.add("i.state = 'pending' and i.expires_at <= ?", now);
+  if (filter.status === "accepted" || filter.status === "revoked") where.add("i.state = ?", filter.status);
+  return pagedQuery<InvitationRow>(
+    em,
+    {
+      columns: INVITATION_COLUMNS,
+      columnParams: [now],
+      from: "invitations i",
+      where,
+      orderBy: "i.created_at, i.id",
+      counted: tenantId && !filter.status ? { list: "invitations", tenantId } : undefined,
+    },
+    page,
+  );
+}
+
+/**
+ * Deletes the invitations of a tenant (or every tenant) that expired, or were
+ * revoked, before `cutoff`, each recorded as purged in the same statement;
+ * returns how many. A dry run only counts them.
+ */
+export async function deleteOldInvitations(
+  em: EntityManager,
+  audit: AuditContext,
+  options: { tenantId: string | null; cutoff: Date; olderThanDays: number; dryRun: boolean; now: Date },
+): Promise<number> {
+  const { cutoff } = options;
+  const where = new Conditions().add(
+    "((i.state = 'pending' and i.expires_at < ?) or (i.state = 'revoked' and i.revoked_at < ?))",
+    cutoff,
+    cutoff,
+  );
+  if (options.tenantId) where.add("i.tenant_id = ?", options.tenantId);
+  const connection = em.getConnection();
+  if (options.dryRun) {
+    const rows = await connection.execute<{ count: string }[]>(
+      `select count(*) as count from invitations i ${where.toSql()}`,
+      where.params,
+    );
+    return Number(rows[0]?.count ?? 0);
+  }
+  const event = auditInsertSelectSql(
+    audit,
+    { action: "invitation.purged", targetType: "invitation" },
+    {
+      name: "purged p",
+      tenantId: "p.tenant_id",
+      targetId: "p.id::text",
+      details: {
+        sql: `jsonb_build_object('email', p.email,
+                               'status', case when p.state = 'revoked' then 'revoked' else 'expired' end,
+                               'expiresAt', ${isoTimestamp("p.expires_at")}, 'revokedAt', ${isoTimestamp("p.revoked_at")},
+                               'olderThanDays', ?::int)`,
+        params: [options.olderThanDays],
+      },
+    },
+    options.now,
+  );
+  const rows = await connection.execute<{ id: string }[]>(
+    `with purged as (
+       delete from invitations i ${where.toSql()}
+       returning i.id, i.tenant_id, i.email, i.state, i.expires_at, i.revoked_at
+     )
+     ${event.sql}
+     returning target_id as id`,
+    [...where.params, ...event.params],
+  );
+  return rows.length;
+}
