@@ -11,6 +11,7 @@ import Fastify, {
 } from "fastify";
 import type { Env } from "./env.js";
 import { registerCaching } from "./http/caching.js";
+import { registerConsole } from "./http/console.js";
 import { registerDocs } from "./http/docs.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerSessionCookie } from "./http/session.js";
@@ -24,13 +25,15 @@ export interface AppDependencies {
   db: Database;
   logger: Logger;
   services: AppServices;
+  /** The built web console; defaults to `apps/web/dist` (nothing is served at / when it is missing). */
+  consoleDir?: string;
 }
 
 const VERSION = "0.1.0";
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Builds the HTTP host around an open database. Listening is the caller's job. */
-export async function buildApp({ env, db, logger, services }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp({ env, db, logger, services, consoleDir }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new OneLinePerRequest({ requestIdLogLabel: "requestId" }),
@@ -74,6 +77,7 @@ export async function buildApp({ env, db, logger, services }: AppDependencies): 
   await registerTrpc(app, { services, allowedOrigins: env.allowedOrigins });
   await registerRest(app, { services, allowedOrigins: env.allowedOrigins });
   await registerDocs(app, VERSION);
+  registerConsole(app, consoleDir);
   return app;
 }
 
