@@ -283,7 +283,7 @@ export const runbook: Step[] = [
       await check(staff, "platform-invitations");
       await staff.getByRole("button", { name: "Extend invitation to late@acme.example by 7 days" }).click();
       await staff.getByText("Invitation to late@acme.example now expires").waitFor();
-      await staff.getByText("No invitations here.").waitFor();
+      await staff.getByText("No expired invitations.").waitFor();
 
       await staff.getByLabel("Older than (days)").fill("0");
       await staff.getByRole("button", { name: "Count (dry run)" }).click();
@@ -293,7 +293,7 @@ export const runbook: Step[] = [
       await staff.getByRole("dialog").getByRole("button", { name: "Delete for good" }).click();
       await staff.getByText("Purged 1 invitation.").waitFor();
       await staff.getByLabel("Status").selectOption("revoked");
-      await staff.getByText("No invitations here.").waitFor();
+      await staff.getByText("No revoked invitations.").waitFor();
     },
   },
   {

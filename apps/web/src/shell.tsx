@@ -6,7 +6,7 @@ import { api, isAdmin } from "./lib/api.ts";
 import { Button } from "./ui/button.tsx";
 
 const NAV_LINK =
-  "rounded-md px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 hover:text-slate-900 data-[status=active]:bg-indigo-50 data-[status=active]:text-indigo-800";
+  "rounded-md px-2 py-2 text-sm font-medium whitespace-nowrap text-slate-700 sm:px-3 hover:bg-slate-100 hover:text-slate-900 data-[status=active]:bg-indigo-50 data-[status=active]:text-indigo-800";
 
 /** The frame of every signed-in page: a skip link, the navigation the caller's roles allow, sign out. */
 export function Shell() {
@@ -36,7 +36,10 @@ export function Shell() {
           <Link to="/" className="text-lg font-semibold text-indigo-800">
             Tenantry
           </Link>
-          <nav aria-label="Main" className="flex flex-1 flex-wrap gap-1">
+          <nav
+            aria-label="Main"
+            className="order-last -mx-1 flex w-full gap-1 overflow-x-auto sm:order-none sm:mx-0 sm:w-auto sm:flex-1 sm:flex-wrap"
+          >
             {me.isSuperuser ? (
               <>
                 <Link to="/platform" activeOptions={{ exact: true }} className={NAV_LINK}>
@@ -73,7 +76,7 @@ export function Shell() {
               Account
             </Link>
           </nav>
-          <div className="flex items-center gap-3 text-sm">
+          <div className="ml-auto flex items-center gap-3 text-sm">
             <span className="hidden text-slate-700 sm:inline">{me.email}</span>
             <Button variant="secondary" size="sm" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
               Sign out

@@ -63,7 +63,7 @@ export function AuditPanel({ platform }: { platform?: boolean }) {
         {platform && <TextField label="Tenant" name="tenant" hint="Slug or id" error={errors.fields.tenant} />}
         <TextField label="From" name="since" type="date" error={errors.fields.since} />
         <TextField label="To" name="until" type="date" error={errors.fields.until} />
-        <Button type="submit" variant="secondary" className="lg:mt-6">
+        <Button type="submit" variant="secondary" className="justify-self-start lg:mt-6">
           Filter
         </Button>
       </form>
@@ -83,7 +83,11 @@ export function AuditPanel({ platform }: { platform?: boolean }) {
                     <Cell>{AUDIT_ACTIONS[event.action]}</Cell>
                     <Cell>{event.actorEmail ?? event.actorType}</Cell>
                     {platform && <Cell className="px-3 py-2 font-mono text-xs">{event.tenantId ?? "—"}</Cell>}
-                    <Cell>{event.targetType ? `${event.targetType} ${event.targetId?.slice(0, 8) ?? ""}` : "—"}</Cell>
+                    <Cell>
+                      {event.targetType
+                        ? `${event.targetType.replaceAll("_", " ")} ${event.targetId?.slice(0, 8) ?? ""}`
+                        : "—"}
+                    </Cell>
                     <Cell>{event.ip ?? "—"}</Cell>
                   </tr>
                 ))}

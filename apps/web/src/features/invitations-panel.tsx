@@ -144,7 +144,11 @@ export function InvitationsList({ tenant, showTenant }: { tenant?: string; showT
           <Alert tone={message.tone}>{message.words}</Alert>
         </div>
       )}
-      <QueryState query={invitations} empty="No invitations here." isEmpty={(page) => page.count === 0}>
+      <QueryState
+        query={invitations}
+        empty={status ? `No ${INVITATION_STATUSES[status].toLowerCase()} invitations.` : "No invitations yet."}
+        isEmpty={(page) => page.count === 0}
+      >
         {(page) => (
           <>
             <Table caption="Invitations" head={head}>
@@ -162,7 +166,7 @@ export function InvitationsList({ tenant, showTenant }: { tenant?: string; showT
                     <Cell>{formatInstant(invitation.expiresAt)}</Cell>
                     <Cell>
                       {open ? (
-                        <div className="flex flex-wrap gap-1">
+                        <div className="flex gap-1">
                           <Button
                             variant="secondary"
                             size="sm"

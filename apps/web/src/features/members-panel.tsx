@@ -44,7 +44,7 @@ export function MembersPanel({ tenant, canManage }: { tenant?: string; canManage
                   {canManage && (
                     <Cell>
                       <Button variant="secondary" size="sm" onClick={() => setEditing(user)}>
-                        Roles of {user.email}
+                        Roles<span className="sr-only"> of {user.email}</span>
                       </Button>
                     </Cell>
                   )}

@@ -87,7 +87,7 @@ export function PlatformWebhooksPage() {
                   </Cell>
                   <Cell>{formatInstant(endpoint.createdAt)}</Cell>
                   <Cell>
-                    <div className="flex flex-wrap gap-1">
+                    <div className="flex gap-1">
                       <Button
                         variant="secondary"
                         size="sm"

@@ -3,13 +3,14 @@ import type { ReactNode } from "react";
 /** A data table that scrolls sideways on narrow screens instead of squeezing its columns. */
 export function Table({ caption, head, children }: { caption: string; head: string[]; children: ReactNode }) {
   return (
-    <div className="overflow-x-auto">
-      <table className="w-full min-w-[36rem] border-collapse text-left text-sm">
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a region that scrolls sideways must be reachable by keyboard to scroll it.
+    <section aria-label={caption} tabIndex={0} className="overflow-x-auto">
+      <table className="w-full border-collapse text-left text-sm">
         <caption className="sr-only">{caption}</caption>
         <thead>
           <tr className="border-b border-slate-300 text-slate-700">
             {head.map((name) => (
-              <th key={name} scope="col" className="px-3 py-2 font-semibold">
+              <th key={name} scope="col" className="px-3 py-2 font-semibold whitespace-nowrap">
                 {name}
               </th>
             ))}
@@ -17,12 +18,12 @@ export function Table({ caption, head, children }: { caption: string; head: stri
         </thead>
         <tbody className="divide-y divide-slate-200">{children}</tbody>
       </table>
-    </div>
+    </section>
   );
 }
 
 export function Cell({ children, className }: { children: ReactNode; className?: string }) {
-  return <td className={className ?? "px-3 py-2 align-top"}>{children}</td>;
+  return <td className={className ?? "px-3 py-2 align-top whitespace-nowrap"}>{children}</td>;
 }
 
 export function Badge({ children }: { children: ReactNode }) {
