@@ -212,6 +212,12 @@ export const runbook: Step[] = [
       await own.getByRole("button", { name: "Revoke Admin" }).click();
       await own.getByText("This is the tenant's last ADMIN assignment").waitFor();
       await own.getByRole("button", { name: "Close" }).click();
+      await own.waitFor({ state: "hidden" });
+      // The README's picture of the console (docs/console-members.png), when screenshots are asked for.
+      const shots = process.env.CONSOLE_SHOTS;
+      if (shots) {
+        await admin.screenshot({ path: `${shots}/members-readme.png`, clip: { x: 0, y: 0, width: 1280, height: 400 } });
+      }
     },
   },
   {
