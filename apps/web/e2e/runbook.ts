@@ -329,6 +329,31 @@ export const runbook: Step[] = [
       await check(staff, "platform-webhooks");
     },
   },
+  {
+    name: "an email with accounts in two tenants is asked for the tenant, in the API's words, and nothing more",
+    async run({ browser, server, check }) {
+      const page = await newPage(browser);
+      await page.goto(`${server.url}/sign-up`);
+      await page.getByLabel("Tenant name").fill("Beta Labs");
+      await page.getByLabel("Email").fill(ADMIN.email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Create tenant" }).click();
+      await heading(page, "Members");
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await heading(page, "Sign in");
+      assert.equal(await page.getByLabel("Tenant").count(), 0);
+      await page.getByLabel("Email").fill(ADMIN.email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await assertDescribed(page, "Tenant", "This email has an account in more than one tenant.");
+      await check(page, "sign-in-tenant");
+      await page.getByLabel("Tenant", { exact: true }).fill("beta-labs");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await heading(page, "Members");
+      await page.getByRole("link", { name: "Account" }).click();
+      await page.getByText("Beta Labs").waitFor();
+    },
+  },
 ];
 
 /** The field labelled `label` is described by (tied to) an error with these words. */

@@ -14,7 +14,11 @@ export function useProblem(fields: readonly string[]) {
   return {
     problem,
     errors: formErrors(problem, fields),
-    fail: (error: unknown) => setProblem(toProblem(error)),
+    fail: (error: unknown) => {
+      setProblem(toProblem(error));
+      // Keyboard and screen-reader users land on the first field the API refused.
+      requestAnimationFrame(() => document.querySelector<HTMLElement>('main [aria-invalid="true"]')?.focus());
+    },
     clear: () => setProblem(null),
   };
 }
