@@ -64,6 +64,28 @@ async function sql(suite: Suite, text: string, values: unknown[]): Promise<numbe
 
 export const runbook: Step[] = [
   {
+    name: "the server answers the console's pages with a strict policy and long-lived assets, leaving the API and its docs alone",
+    async run({ server }) {
+      const html = { accept: "text/html" };
+      const page = await fetch(`${server.url}/members`, { headers: html });
+      assert.equal(page.status, 200);
+      assert.equal(page.headers.get("cache-control"), "no-cache");
+      const policy = page.headers.get("content-security-policy") ?? "";
+      assert.match(policy, /default-src 'self'/);
+      assert.match(policy, /script-src 'self'(;|$)/);
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+      assert.ok(script);
+      const asset = await fetch(`${server.url}${script}`);
+      assert.equal(asset.headers.get("cache-control"), "public, max-age=31536000, immutable");
+      const docs = await fetch(`${server.url}/api/docs/`, { headers: html });
+      assert.equal(docs.status, 200);
+      assert.notEqual(docs.headers.get("content-security-policy"), policy);
+      const missing = await fetch(`${server.url}/api/no-such-thing/`, { headers: html });
+      assert.deepEqual(await missing.json(), { detail: "Not found." });
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    },
+  },
+  {
     name: "sign up shows the API's field errors next to their fields, then creates the tenant and signs its admin in",
     async run({ browser, server, check }) {
       admin = await newPage(browser);

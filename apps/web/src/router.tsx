@@ -6,7 +6,7 @@ import { AccountPage } from "./pages/account.tsx";
 import { AuditPage } from "./pages/audit.tsx";
 import { InvitationsPage } from "./pages/invitations.tsx";
 import { MembersPage } from "./pages/members.tsx";
-import { NotFoundPage } from "./pages/not-found.tsx";
+import { ErrorPage, NotFoundPage } from "./pages/not-found.tsx";
 import { PlatformAuditPage } from "./pages/platform-audit.tsx";
 import { PlatformInvitationsPage } from "./pages/platform-invitations.tsx";
 import { PlatformTenantPage } from "./pages/platform-tenant.tsx";
@@ -98,7 +98,17 @@ const routeTree = rootRoute.addChildren([
 ]);
 
 export function createAppRouter(queryClient: QueryClient) {
-  return createRouter({ routeTree, context: { queryClient }, defaultPreload: false, scrollRestoration: true });
+  return createRouter({
+    routeTree,
+    context: { queryClient },
+    defaultPreload: false,
+    scrollRestoration: true,
+    defaultErrorComponent: ({ error, reset }) => (
+      <PublicFrame>
+        <ErrorPage error={error} retry={reset} />
+      </PublicFrame>
+    ),
+  });
 }
 
 declare module "@tanstack/react-router" {
