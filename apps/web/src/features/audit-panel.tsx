@@ -29,6 +29,12 @@ export function AuditPanel({ platform }: { platform?: boolean }) {
     queryFn: () => api.audit.page.query(input),
     placeholderData: keepPreviousData,
   });
+  const tenants = useQuery({
+    queryKey: ["tenant.list"],
+    queryFn: () => api.tenant.list.query(),
+    enabled: Boolean(platform),
+  });
+  const tenantName = (id: string | null) => (id ? (tenants.data?.find((each) => each.id === id)?.name ?? id) : "—");
   const problem = events.error ? toProblem(events.error) : null;
   const errors = formErrors(problem?.code === "BAD_REQUEST" ? problem : null, [
     "action",
@@ -82,7 +88,7 @@ export function AuditPanel({ platform }: { platform?: boolean }) {
                     <Cell>{formatInstant(event.occurredAt)}</Cell>
                     <Cell>{AUDIT_ACTIONS[event.action]}</Cell>
                     <Cell>{event.actorEmail ?? event.actorType}</Cell>
-                    {platform && <Cell className="px-3 py-2 font-mono text-xs">{event.tenantId ?? "—"}</Cell>}
+                    {platform && <Cell>{tenantName(event.tenantId)}</Cell>}
                     <Cell>
                       {event.targetType
                         ? `${event.targetType.replaceAll("_", " ")} ${event.targetId?.slice(0, 8) ?? ""}`

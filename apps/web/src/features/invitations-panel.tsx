@@ -30,7 +30,7 @@ export function InviteForm({ tenant }: { tenant?: string }) {
   const { errors, fail, clear } = useProblem(["email", "role"]);
   const [sent, setSent] = useState<string | null>(null);
   const invite = useMutation({
-    mutationFn: (values: Record<string, string>) =>
+    mutationFn: ({ values }: { values: Record<string, string>; form: HTMLFormElement }) =>
       api.invite.create.mutate({
         email: values.email ?? "",
         role: (values.role || null) as Role | null,
@@ -41,7 +41,9 @@ export function InviteForm({ tenant }: { tenant?: string }) {
       setSent(null);
     },
     onError: fail,
-    onSuccess: async (invitation, _values) => {
+    onSuccess: async (invitation, { form }) => {
+      // Cleared at once, before the list reloads, so nothing typed meanwhile is lost.
+      form.reset();
       setSent(`Invitation sent to ${invitation.email}.`);
       await queryClient.invalidateQueries({ queryKey: ["invite.page"] });
     },
@@ -54,7 +56,7 @@ export function InviteForm({ tenant }: { tenant?: string }) {
         onSubmit={(event) => {
           event.preventDefault();
           const form = event.currentTarget;
-          invite.mutate(valuesOf(form), { onSuccess: () => form.reset() });
+          invite.mutate({ values: valuesOf(form), form });
         }}
       >
         {errors.form && <Alert tone="error">{errors.form}</Alert>}

@@ -129,7 +129,7 @@ function AddEndpoint({ onAdded }: { onAdded: () => Promise<unknown> }) {
   const { errors, fail, clear } = useProblem(["url", "eventTypes"]);
   const [secret, setSecret] = useState<string | null>(null);
   const add = useMutation({
-    mutationFn: (values: Record<string, string>) => {
+    mutationFn: ({ values }: { values: Record<string, string>; form: HTMLFormElement }) => {
       const events = (values.eventTypes ?? "")
         .split(",")
         .map((name) => name.trim())
@@ -141,7 +141,8 @@ function AddEndpoint({ onAdded }: { onAdded: () => Promise<unknown> }) {
       setSecret(null);
     },
     onError: fail,
-    onSuccess: async (created) => {
+    onSuccess: async (created, { form }) => {
+      form.reset();
       setSecret(created.secret);
       await onAdded();
     },
@@ -154,7 +155,7 @@ function AddEndpoint({ onAdded }: { onAdded: () => Promise<unknown> }) {
         onSubmit={(event) => {
           event.preventDefault();
           const form = event.currentTarget;
-          add.mutate(valuesOf(form), { onSuccess: () => form.reset() });
+          add.mutate({ values: valuesOf(form), form });
         }}
       >
         <TextField label="URL" name="url" type="url" required error={errors.fields.url} />
