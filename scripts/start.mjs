@@ -5,8 +5,8 @@ import { pathToFileURL } from "node:url";
 import { ensureInstalled, root, say, turbo } from "./workspace.mjs";
 
 ensureInstalled();
-say("Building the server...");
-turbo(["run", "build", "--filter=@tenantry/server...", "--output-logs=errors-only"]);
+say("Building the server and the web console...");
+turbo(["run", "build", "--filter=@tenantry/server...", "--filter=@tenantry/web", "--output-logs=errors-only"]);
 process.env.NODE_ENV ??= "production";
 say(
   process.env.DATABASE_URL

@@ -4,12 +4,20 @@
 // PostgreSQL every suite PGlite can run runs on it alone, and the run says so.
 // Either way the run lists what did not run on PGlite, and why.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import { ensureInstalled, root, say, turbo } from "./workspace.mjs";
 
 ensureInstalled();
+
+// The console's browser suite needs a Chromium; without one, say so first and last (never silently).
+const chromium = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
+  (path) => path && existsSync(path),
+);
+const NO_CHROMIUM =
+  "NO CHROMIUM FOUND: the web console's browser suite (apps/web/e2e) DID NOT RUN. Install it (apt-get install -y chromium) or set CHROMIUM_PATH.";
+if (!chromium) say(NO_CHROMIUM);
 
 /**
  * The database suites run a second time on the embedded PGlite, which `npm start`
@@ -117,8 +125,15 @@ if (process.argv.length <= 2) {
   for (const test of pgliteRun?.skippedTests ?? []) say(`  ${test}`);
 }
 
+// The web console in headless Chromium against the built server (apps/web/e2e).
+if (chromium && process.argv.length <= 2) {
+  say("The web console's browser suite, in headless Chromium...");
+  runs.push(browserSuite());
+}
+
 const sum = (key) => runs.reduce((total, run) => total + run[key], 0);
 say(`Database: ${postgres ? `PostgreSQL at ${shown.host}, and embedded PGlite` : "embedded PGlite only"}.`);
+if (!chromium) say(NO_CHROMIUM);
 // The plain closing line CI reads.
 process.stdout.write(`tests: ${sum("passed")} passed, ${sum("failed")} failed, ${sum("skipped")} skipped\n`);
 if (sum("total") === 0) {
@@ -126,6 +141,23 @@ if (sum("total") === 0) {
   process.exit(1);
 }
 process.exit(runs.some((run) => run.status !== 0) ? 1 : 0);
+
+/** Runs apps/web/scripts/e2e.mjs; returns its exit status and the counts it wrote. */
+function browserSuite() {
+  const resultsFile = join(resultsDir, "e2e.json");
+  const run = spawnSync(process.execPath, [join(root, "apps", "web", "scripts", "e2e.mjs")], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, TEST_DATABASE_URL: serverUrl, CHROMIUM_PATH: chromium, E2E_RESULTS: resultsFile },
+  });
+  try {
+    const { passed, failed, skipped, total } = JSON.parse(readFileSync(resultsFile, "utf8"));
+    return { status: run.status ?? 1, passed, failed, skipped, total };
+  } catch {
+    say("The browser suite wrote no results.");
+    return { status: run.status || 1, passed: 0, failed: 1, skipped: 0, total: 1 };
+  }
+}
 
 async function postgresAnswers(url) {
   const require = createRequire(join(root, "packages", "db", "package.json"));

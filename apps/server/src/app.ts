@@ -12,6 +12,7 @@ import Fastify, {
 import type { Env } from "./env.js";
 import { registerCaching } from "./http/caching.js";
 import { answerClientError } from "./http/client-errors.js";
+import { registerConsole } from "./http/console.js";
 import { registerDocs } from "./http/docs.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerSessionCookie } from "./http/session.js";
@@ -27,13 +28,15 @@ export interface AppDependencies {
   db: Database;
   logger: Logger;
   services: AppServices;
+  /** The built web console; defaults to `apps/web/dist` (nothing is served at / when it is missing). */
+  consoleDir?: string;
 }
 
 const VERSION = "0.1.0";
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Builds the HTTP host around an open database. Listening is the caller's job. */
-export async function buildApp({ env, db, logger, services }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp({ env, db, logger, services, consoleDir }: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new OneLinePerRequest({ requestIdLogLabel: "requestId" }),
@@ -87,6 +90,7 @@ export async function buildApp({ env, db, logger, services }: AppDependencies): 
   await registerTrpc(app, { services, allowedOrigins: env.allowedOrigins });
   await registerRest(app, { services, allowedOrigins: env.allowedOrigins });
   await registerDocs(app, buildOpenApiDocument(VERSION));
+  registerConsole(app, consoleDir);
   return app;
 }
 

@@ -1,0 +1,389 @@
+import assert from "node:assert/strict";
+import pg from "pg";
+import type { Browser, Page } from "playwright-core";
+import { createSuperuser, emailCount, emailTo } from "./harness.ts";
+import type { Step, Suite } from "./run.ts";
+
+const PASSWORD = "violet-harbour-lantern-42";
+const ADMIN = { email: "ada@acme.example", first: "Ada", last: "Lovelace" };
+const MEMBER = { email: "grace@acme.example", first: "Grace", last: "Hopper" };
+const STAFF = { email: "ops@platform.example" };
+
+/** A fresh browser profile (its own cookies), whose pages report anything the script policy blocked. */
+async function newPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  const blocked: string[] = [];
+  (page as Page & { cspViolations: string[] }).cspViolations = blocked;
+  page.on("console", (message) => {
+    if (process.env.E2E_DEBUG) process.stdout.write(`[browser] ${message.type()} ${message.text()}\n`);
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) blocked.push(message.text());
+  });
+  page.on("pageerror", (error) => blocked.push(`page error: ${error.message}`));
+  return page;
+}
+
+/** Presses Tab until the element named `name` has the focus, as a keyboard user would. */
+async function tabTo(page: Page, name: string): Promise<void> {
+  for (let presses = 0; presses < 40; presses += 1) {
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate(() => {
+      const element = document.activeElement as HTMLInputElement | null;
+      if (!element) return "";
+      const label = element.labels?.[0]?.textContent ?? "";
+      return (element.getAttribute("aria-label") ?? label ?? "") || (element.textContent ?? "");
+    });
+    if (focused.trim() === name) return;
+  }
+  throw new Error(`Tab never reached "${name}"`);
+}
+
+const heading = (page: Page, name: string) => page.getByRole("heading", { level: 1, name }).waitFor();
+
+async function signIn(page: Page, base: string, email: string, password = PASSWORD): Promise<void> {
+  await page.goto(`${base}/sign-in`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+let admin: Page;
+let member: Page;
+let staff: Page;
+
+async function sql(suite: Suite, text: string, values: unknown[]): Promise<number> {
+  const client = new pg.Client({ connectionString: suite.serverEnv.DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rowCount ?? 0;
+  } finally {
+    await client.end();
+  }
+}
+
+export const runbook: Step[] = [
+  {
+    name: "the server answers the console's pages with a strict policy and long-lived assets, leaving the API and its docs alone",
+    async run({ server }) {
+      const html = { accept: "text/html" };
+      const page = await fetch(`${server.url}/members`, { headers: html });
+      assert.equal(page.status, 200);
+      assert.equal(page.headers.get("cache-control"), "no-cache");
+      const policy = page.headers.get("content-security-policy") ?? "";
+      assert.match(policy, /default-src 'self'/);
+      assert.match(policy, /script-src 'self'(;|$)/);
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+      assert.ok(script);
+      const asset = await fetch(`${server.url}${script}`);
+      assert.equal(asset.headers.get("cache-control"), "public, max-age=31536000, immutable");
+      const docs = await fetch(`${server.url}/api/docs/`, { headers: html });
+      assert.equal(docs.status, 200);
+      assert.notEqual(docs.headers.get("content-security-policy"), policy);
+      const missing = await fetch(`${server.url}/api/no-such-thing/`, { headers: html });
+      assert.deepEqual(await missing.json(), { detail: "Not found." });
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    },
+  },
+  {
+    name: "sign up shows the API's field errors next to their fields, then creates the tenant and signs its admin in",
+    async run({ browser, server, check }) {
+      admin = await newPage(browser);
+      await admin.goto(`${server.url}/sign-up`);
+      await check(admin, "sign-up");
+      await admin.getByLabel("Email").fill("not-an-address");
+      await admin.getByLabel("Password").fill("short");
+      await admin.getByRole("button", { name: "Create tenant" }).click();
+      const tenantName = admin.getByLabel("Tenant name");
+      await assertDescribed(admin, "Tenant name", "This field may not be blank.");
+      await assertDescribed(admin, "Email", "Enter a valid email address.");
+      assert.equal(await tenantName.getAttribute("aria-invalid"), "true");
+      await check(admin, "sign-up-errors");
+
+      await tenantName.fill("Acme Robotics");
+      await admin.getByLabel("First name").fill(ADMIN.first);
+      await admin.getByLabel("Last name").fill(ADMIN.last);
+      await admin.getByLabel("Email").fill(ADMIN.email);
+      await admin.getByLabel("Password").fill(PASSWORD);
+      await admin.getByRole("button", { name: "Create tenant" }).click();
+      await heading(admin, "Members");
+      await admin.getByRole("cell", { name: ADMIN.email, exact: true }).waitFor();
+      await check(admin, "members");
+    },
+  },
+  {
+    name: "the admin invites a member; the email hook receives the accept link",
+    async run({ server, outbox, check }) {
+      await admin.getByRole("link", { name: "Invitations" }).click();
+      await heading(admin, "Invitations");
+      await admin.getByLabel("Email").fill(MEMBER.email);
+      await admin.getByLabel("Role").selectOption("ANALYST");
+      await admin.getByRole("button", { name: "Invite", exact: true }).click();
+      await admin.getByText(`Invitation sent to ${MEMBER.email}.`).waitFor();
+      const email = await emailTo(outbox, MEMBER.email);
+      assert.equal(email.tenant.name, "Acme Robotics");
+      assert.ok(email.acceptUrl.startsWith(`${server.url}/accept-invite`), email.acceptUrl);
+      const row = admin.getByRole("row", { name: new RegExp(MEMBER.email) });
+      await row.getByText("Pending").waitFor();
+      await admin.reload();
+      await admin
+        .getByRole("row", { name: new RegExp(MEMBER.email) })
+        .getByText("Sent")
+        .waitFor();
+      await check(admin, "invitations");
+    },
+  },
+  {
+    name: "accept pages: a link without a token and a revoked or unknown token each get a clear page",
+    async run({ browser, server, check }) {
+      member = await newPage(browser);
+      await member.goto(`${server.url}/accept-invite`);
+      await heading(member, "No invitation in this link");
+      await check(member, "accept-missing");
+      await member.goto(`${server.url}/accept-invite?token=not-a-real-token`);
+      await heading(member, "Accept your invitation");
+      await member.getByLabel("Password").fill(PASSWORD);
+      await member.getByRole("button", { name: "Accept invitation" }).click();
+      await heading(member, "This invitation link does not work");
+      await check(member, "accept-invalid");
+    },
+  },
+  {
+    name: "the invitee opens the emailed link in a second browser, meets the password policy inline, accepts and is signed in",
+    async run({ server, outbox, check }) {
+      const email = await emailTo(outbox, MEMBER.email);
+      const token = new URL(email.acceptUrl.replace("#", "?")).searchParams.get("token");
+      assert.ok(token);
+      // Current emails link with `#token=` (never in a server log); the older `?token=` works as well.
+      await member.goto(`${server.url}/accept-invite#token=${encodeURIComponent(token)}`);
+      await heading(member, "Accept your invitation");
+      await check(member, "accept");
+      await member.getByLabel("First name").fill(MEMBER.first);
+      await member.getByLabel("Last name").fill(MEMBER.last);
+      await member.getByLabel("Password").fill("password");
+      await member.getByRole("button", { name: "Accept invitation" }).click();
+      await assertDescribed(member, "Password", "This password is too common.");
+      await check(member, "accept-weak-password");
+      await member.getByLabel("Password").fill(PASSWORD);
+      await member.getByRole("button", { name: "Accept invitation" }).click();
+      await heading(member, "Members");
+      assert.ok(!member.url().includes("token"), member.url());
+      await member.getByRole("cell", { name: MEMBER.email, exact: true }).waitFor();
+      assert.equal(await member.getByRole("link", { name: "Invitations" }).count(), 0);
+      assert.equal(await member.getByRole("button", { name: `Roles of ${ADMIN.email}` }).count(), 0);
+
+      await member.goto(`${server.url}/accept-invite#token=${encodeURIComponent(token)}`);
+      await member.getByLabel("Password").fill(PASSWORD);
+      await member.getByRole("button", { name: "Accept invitation" }).click();
+      await heading(member, "This invitation was already accepted");
+      await check(member, "accept-accepted");
+    },
+  },
+  {
+    name: "the new member signs out, then signs in with the keyboard alone; admin pages say not allowed",
+    async run({ server, check }) {
+      await member.goto(`${server.url}/account`);
+      await heading(member, "Account");
+      await check(member, "account");
+      await member.getByRole("button", { name: "Sign out" }).click();
+      await heading(member, "Sign in");
+      await check(member, "sign-in");
+      await tabTo(member, "Email");
+      await member.keyboard.type(MEMBER.email);
+      await member.keyboard.press("Tab");
+      await member.keyboard.type(PASSWORD);
+      await member.keyboard.press("Enter");
+      await heading(member, "Members");
+      await member.goto(`${server.url}/invitations`);
+      await heading(member, "Not allowed");
+      await check(member, "forbidden");
+      await member.goto(`${server.url}/no-such-page`);
+      await heading(member, "Page not found");
+      await check(member, "not-found");
+    },
+  },
+  {
+    name: "the admin grants and revokes a role with the keyboard, and is refused revoking the last ADMIN in the API's words",
+    async run({ check }) {
+      await admin.getByRole("link", { name: "Members" }).click();
+      await heading(admin, "Members");
+      await admin.getByRole("button", { name: `Roles of ${MEMBER.email}` }).focus();
+      await admin.keyboard.press("Enter");
+      const dialog = admin.getByRole("dialog", { name: `Roles of ${MEMBER.first} ${MEMBER.last}` });
+      await dialog.getByRole("button", { name: "Revoke Analyst" }).waitFor();
+      await check(admin, "member-roles");
+      await tabTo(admin, "Role");
+      await admin.keyboard.press("ArrowDown");
+      const chosen = await dialog.getByLabel("Role").inputValue();
+      await tabTo(admin, "Grant role");
+      await admin.keyboard.press("Enter");
+      const granted = chosen === "ADMIN" ? "Admin" : "Viewer";
+      await dialog.getByText(`${granted} granted.`).waitFor();
+      await admin
+        .getByRole("row", { name: new RegExp(MEMBER.email) })
+        .getByText(granted)
+        .waitFor();
+      await tabTo(admin, `Revoke ${granted}`);
+      await admin.keyboard.press("Enter");
+      await dialog.getByText(`${granted} revoked.`).waitFor();
+      await admin.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden" });
+
+      await admin.getByRole("button", { name: `Roles of ${ADMIN.email}` }).click();
+      const own = admin.getByRole("dialog", { name: `Roles of ${ADMIN.first} ${ADMIN.last}` });
+      await own.getByRole("button", { name: "Revoke Admin" }).click();
+      await own.getByText("This is the tenant's last ADMIN assignment").waitFor();
+      await own.getByRole("button", { name: "Close" }).click();
+      await own.waitFor({ state: "hidden" });
+      // The README's picture of the console (docs/console-members.png), when screenshots are asked for.
+      const shots = process.env.CONSOLE_SHOTS;
+      if (shots) {
+        await admin.screenshot({ path: `${shots}/members-readme.png`, clip: { x: 0, y: 0, width: 1280, height: 400 } });
+      }
+    },
+  },
+  {
+    name: "a member whose session ends elsewhere is taken from the open page to sign in",
+    async run({ server }) {
+      await member.goto(`${server.url}/members`);
+      await heading(member, "Members");
+      // The session ends outside this page (here: signing out in another tab of the same browser).
+      const other = await member.context().newPage();
+      await other.goto(`${server.url}/account`);
+      await other.getByRole("button", { name: "Sign out" }).click();
+      await heading(other, "Sign in");
+      await other.close();
+      await member.getByRole("link", { name: "Account" }).click();
+      await heading(member, "Sign in");
+      await member.getByText("Your session has ended").waitFor();
+    },
+  },
+  {
+    name: "the admin reads the audit log, filtered by action and actor",
+    async run({ check }) {
+      await admin.getByRole("link", { name: "Audit log" }).click();
+      await heading(admin, "Audit log");
+      await admin.getByRole("cell", { name: "Invitation accepted", exact: true }).waitFor();
+      await admin.getByLabel("Action").selectOption("role.granted");
+      await admin.getByLabel("Actor").fill(ADMIN.email);
+      await admin.getByRole("button", { name: "Filter" }).click();
+      await admin.getByRole("cell", { name: "Invitation accepted", exact: true }).waitFor({ state: "detached" });
+      await admin.getByRole("cell", { name: "Role granted", exact: true }).first().waitFor();
+      await check(admin, "audit");
+    },
+  },
+  {
+    name: "a superuser extends an expired invitation, then purges with a dry-run count first",
+    async run({ server, serverEnv, outbox, check, ...suite }) {
+      // An invitation that expired and one revoked, from the admin's pages and the clock's passing.
+      await admin.getByRole("link", { name: "Invitations" }).click();
+      const before = emailCount(outbox);
+      for (const address of ["late@acme.example", "gone@acme.example"]) {
+        await admin.getByLabel("Email").fill(address);
+        await admin.getByRole("button", { name: "Invite", exact: true }).click();
+        await admin.getByText(`Invitation sent to ${address}.`).waitFor();
+      }
+      await emailTo(outbox, "gone@acme.example", before);
+      await admin.getByRole("button", { name: "Revoke invitation to gone@acme.example" }).click();
+      await check(admin, "invitations-revoke-confirm");
+      await admin.getByRole("dialog").getByRole("button", { name: "Revoke invitation" }).click();
+      await admin.getByText("Invitation to gone@acme.example revoked.").waitFor();
+      const aged = await sql(
+        { server, serverEnv, outbox, check, ...suite },
+        "update invitations set expires_at = now() - interval '3 days' where email = $1",
+        ["late@acme.example"],
+      );
+      assert.equal(aged, 1);
+
+      createSuperuser(serverEnv, STAFF.email, PASSWORD);
+      staff = await newPage(suite.browser);
+      await signIn(staff, server.url, STAFF.email);
+      await heading(staff, "Tenants");
+      await staff.getByLabel("Search tenants").fill("acme");
+      await staff.getByRole("link", { name: "Acme Robotics" }).waitFor();
+      await check(staff, "platform-tenants");
+
+      await staff.getByRole("link", { name: "Invitations" }).click();
+      await heading(staff, "Invitations, all tenants");
+      await staff.getByLabel("Status").selectOption("expired");
+      const late = staff.getByRole("row", { name: /late@acme\.example/ });
+      await late.getByText("Acme Robotics").waitFor();
+      await check(staff, "platform-invitations");
+      await staff.getByRole("button", { name: "Extend invitation to late@acme.example by 7 days" }).click();
+      await staff.getByText("Invitation to late@acme.example now expires").waitFor();
+      await staff.getByText("No expired invitations.").waitFor();
+
+      await staff.getByLabel("Older than (days)").fill("0");
+      await staff.getByRole("button", { name: "Count (dry run)" }).click();
+      await staff.getByText("1 invitation expired or revoked before").waitFor();
+      await check(staff, "platform-purge-count");
+      await staff.getByRole("button", { name: "Purge 1 invitation" }).click();
+      await staff.getByRole("dialog").getByRole("button", { name: "Delete for good" }).click();
+      await staff.getByText("Purged 1 invitation.").waitFor();
+      await staff.getByLabel("Status").selectOption("revoked");
+      await staff.getByText("No revoked invitations.").waitFor();
+    },
+  },
+  {
+    name: "platform staff see any tenant's members, invitations and roles, every tenant's audit, and the webhooks",
+    async run({ check }) {
+      await staff.getByRole("link", { name: "Tenants" }).click();
+      await staff.getByRole("link", { name: "Acme Robotics" }).click();
+      await heading(staff, "Tenant Acme Robotics");
+      await staff.getByRole("cell", { name: MEMBER.email, exact: true }).first().waitFor();
+      await staff
+        .getByRole("table", { name: "Role assignments" })
+        .getByRole("cell", { name: "Analyst", exact: true })
+        .waitFor();
+      await check(staff, "platform-tenant");
+      await staff.getByRole("link", { name: "Audit log" }).click();
+      await heading(staff, "Audit log, all tenants");
+      await staff.getByLabel("Action").selectOption("invitation.purged");
+      await staff.getByRole("button", { name: "Filter" }).click();
+      await staff.getByRole("cell", { name: "Invitations purged", exact: true }).first().waitFor();
+      await check(staff, "platform-audit");
+      await staff.getByRole("link", { name: "Webhooks" }).click();
+      await heading(staff, "Webhooks");
+      await staff.getByText("No endpoints yet.").waitFor();
+      await staff.getByLabel("URL").fill("not a url");
+      await staff.getByRole("button", { name: "Add endpoint" }).click();
+      await assertDescribed(staff, "URL", "Enter a valid URL.");
+      await check(staff, "platform-webhooks");
+    },
+  },
+  {
+    name: "an email with accounts in two tenants is asked for the tenant, in the API's words, and nothing more",
+    async run({ browser, server, check }) {
+      const page = await newPage(browser);
+      await page.goto(`${server.url}/sign-up`);
+      await page.getByLabel("Tenant name").fill("Beta Labs");
+      await page.getByLabel("Email").fill(ADMIN.email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Create tenant" }).click();
+      await heading(page, "Members");
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await heading(page, "Sign in");
+      assert.equal(await page.getByLabel("Tenant").count(), 0);
+      await page.getByLabel("Email").fill(ADMIN.email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await assertDescribed(page, "Tenant", "This email has an account in more than one tenant.");
+      await check(page, "sign-in-tenant");
+      await page.getByLabel("Tenant", { exact: true }).fill("beta-labs");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await heading(page, "Members");
+      await page.getByRole("link", { name: "Account" }).click();
+      await page.getByText("Beta Labs").waitFor();
+    },
+  },
+];
+
+/** The field labelled `label` is described by (tied to) an error with these words. */
+async function assertDescribed(page: Page, label: string, words: string): Promise<void> {
+  const field = page.getByLabel(label, { exact: true });
+  await page.getByText(words).first().waitFor();
+  const describedBy = await field.getAttribute("aria-describedby");
+  assert.ok(describedBy, `${label} has no description`);
+  const text = await page.locator(`[id="${describedBy}"]`).textContent();
+  assert.ok(text?.includes(words), `${label} is described by "${text}", not "${words}"`);
+}

@@ -1,0 +1,153 @@
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { api, ROLES, type Role, type User } from "../lib/api.ts";
+import { describeProblem, toProblem } from "../lib/errors.ts";
+import { formatInstant, fullName } from "../lib/format.ts";
+import { Alert } from "../ui/alert.tsx";
+import { Button } from "../ui/button.tsx";
+import { Dialog } from "../ui/dialog.tsx";
+import { SelectField } from "../ui/field.tsx";
+import { Pager } from "../ui/pager.tsx";
+import { QueryState } from "../ui/query-state.tsx";
+import { Badge, Cell, Table } from "../ui/table.tsx";
+
+const LIMIT = 20;
+
+/** A tenant's members with their roles; those who may change roles get a button per member. */
+export function MembersPanel({ tenant, canManage }: { tenant?: string; canManage: boolean }) {
+  const [offset, setOffset] = useState(0);
+  const [editing, setEditing] = useState<User | null>(null);
+  const input = { limit: LIMIT, offset, ...(tenant ? { tenant } : {}) };
+  const users = useQuery({
+    queryKey: ["user.page", input],
+    queryFn: () => api.user.page.query(input),
+    placeholderData: keepPreviousData,
+  });
+  return (
+    <>
+      <QueryState query={users} empty="No members yet." isEmpty={(page) => page.count === 0}>
+        {(page) => (
+          <>
+            <Table caption="Members" head={["Name", "Email", "Roles", "Joined", ...(canManage ? ["Actions"] : [])]}>
+              {page.results.map((user) => (
+                <tr key={user.id}>
+                  <Cell>{fullName(user)}</Cell>
+                  <Cell>{user.email}</Cell>
+                  <Cell>
+                    <div className="flex flex-wrap gap-1">
+                      {user.roles.length
+                        ? user.roles.map((role) => <Badge key={role}>{ROLES[role]}</Badge>)
+                        : "No role"}
+                    </div>
+                  </Cell>
+                  <Cell>{formatInstant(user.dateJoined)}</Cell>
+                  {canManage && (
+                    <Cell>
+                      <Button variant="secondary" size="sm" onClick={() => setEditing(user)}>
+                        Roles<span className="sr-only"> of {user.email}</span>
+                      </Button>
+                    </Cell>
+                  )}
+                </tr>
+              ))}
+            </Table>
+            <Pager
+              label="Members"
+              offset={offset}
+              limit={LIMIT}
+              shown={page.results.length}
+              count={page.count}
+              onOffset={setOffset}
+            />
+          </>
+        )}
+      </QueryState>
+      {editing && <RolesDialog user={editing} tenant={tenant} onClose={() => setEditing(null)} />}
+    </>
+  );
+}
+
+/** Grant and revoke one member's roles; a refusal (the last admin, say) is shown in the API's words. */
+function RolesDialog({ user, tenant, onClose }: { user: User; tenant: string | undefined; onClose: () => void }) {
+  const queryClient = useQueryClient();
+  const input = { userId: user.id, ...(tenant ? { tenant } : {}) };
+  const assignments = useQuery({ queryKey: ["role.list", input], queryFn: () => api.role.list.query(input) });
+  const [role, setRole] = useState<Role>("VIEWER");
+  const [message, setMessage] = useState<{ tone: "error" | "success"; words: string } | null>(null);
+  const refresh = () =>
+    Promise.all(
+      ["role.list", "role.page", "user.page", "auth.me"].map((key) =>
+        queryClient.invalidateQueries({ queryKey: [key] }),
+      ),
+    );
+  const grant = useMutation({
+    mutationFn: (granted: Role) =>
+      api.role.grant.mutate({ userId: user.id, role: granted, ...(tenant ? { tenant } : {}) }),
+    onSuccess: async (_, granted) => {
+      setMessage({ tone: "success", words: `${ROLES[granted]} granted.` });
+      await refresh();
+    },
+    onError: (error) => setMessage({ tone: "error", words: describeProblem(toProblem(error)) }),
+  });
+  const revoke = useMutation({
+    mutationFn: (assignment: { id: string; role: Role }) =>
+      api.role.revoke.mutate({ id: assignment.id, ...(tenant ? { tenant } : {}) }),
+    onSuccess: async (_, assignment) => {
+      setMessage({ tone: "success", words: `${ROLES[assignment.role]} revoked.` });
+      await refresh();
+    },
+    onError: (error) => setMessage({ tone: "error", words: describeProblem(toProblem(error)) }),
+  });
+  const held = new Set(assignments.data?.map((assignment) => assignment.role));
+  const grantable = (Object.keys(ROLES) as Role[]).filter((name) => !held.has(name));
+  const chosen = grantable.includes(role) ? role : grantable[0];
+  return (
+    <Dialog open title={`Roles of ${fullName(user)}`} onClose={onClose}>
+      {message && <Alert tone={message.tone}>{message.words}</Alert>}
+      <QueryState query={assignments} empty="No roles." isEmpty={(list) => list.length === 0}>
+        {(list) => (
+          <ul className="divide-y divide-slate-200 rounded-md border border-slate-200">
+            {list.map((assignment) => (
+              <li key={assignment.id} className="flex items-center justify-between px-3 py-2 text-sm">
+                <span className="font-medium">{ROLES[assignment.role]}</span>
+                <Button
+                  variant="secondary"
+                  size="sm"
+                  disabled={revoke.isPending}
+                  onClick={() => revoke.mutate(assignment)}
+                >
+                  Revoke {ROLES[assignment.role]}
+                </Button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </QueryState>
+      {grantable.length > 0 && (
+        <form
+          className="flex items-end gap-2"
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (chosen) grant.mutate(chosen);
+          }}
+        >
+          <SelectField
+            label="Role"
+            className="flex-1"
+            value={chosen}
+            onChange={(event) => setRole(event.target.value as Role)}
+            options={grantable.map((name) => ({ value: name, label: ROLES[name] }))}
+          />
+          <Button type="submit" disabled={grant.isPending}>
+            Grant role
+          </Button>
+        </form>
+      )}
+      <div className="flex justify-end">
+        <Button variant="secondary" onClick={onClose}>
+          Close
+        </Button>
+      </div>
+    </Dialog>
+  );
+}

@@ -1,0 +1,15 @@
+import { AuditPanel } from "../features/audit-panel.tsx";
+import { useMe } from "../features/session.ts";
+import { isAdmin } from "../lib/api.ts";
+import { Page } from "../ui/page.tsx";
+import { ForbiddenPage } from "./not-found.tsx";
+
+export function AuditPage() {
+  const me = useMe();
+  if (!isAdmin(me)) return <ForbiddenPage />;
+  return (
+    <Page title="Audit log">
+      <AuditPanel />
+    </Page>
+  );
+}

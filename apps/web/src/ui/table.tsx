@@ -1,0 +1,35 @@
+import type { ReactNode } from "react";
+
+/** A data table that scrolls sideways on narrow screens instead of squeezing its columns. */
+export function Table({ caption, head, children }: { caption: string; head: string[]; children: ReactNode }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a region that scrolls sideways must be reachable by keyboard to scroll it.
+    <section aria-label={caption} tabIndex={0} className="overflow-x-auto">
+      <table className="w-full border-collapse text-left text-sm">
+        <caption className="sr-only">{caption}</caption>
+        <thead>
+          <tr className="border-b border-slate-300 text-slate-700">
+            {head.map((name) => (
+              <th key={name} scope="col" className="px-3 py-2 font-semibold whitespace-nowrap">
+                {name}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-slate-200">{children}</tbody>
+      </table>
+    </section>
+  );
+}
+
+export function Cell({ children, className }: { children: ReactNode; className?: string }) {
+  return <td className={className ?? "px-3 py-2 align-top whitespace-nowrap"}>{children}</td>;
+}
+
+export function Badge({ children }: { children: ReactNode }) {
+  return (
+    <span className="inline-block rounded-full border border-slate-300 bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-800">
+      {children}
+    </span>
+  );
+}
