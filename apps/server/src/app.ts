@@ -25,14 +25,59 @@ export interface AppDependencies {
   db: Database;
   logger: Logger;
   services: AppServices;
+  /** Tests shorten these; production uses the defaults. */
+  timeouts?: Partial<HttpTimeouts>;
 }
+
+/** How long the HTTP server waits on a client, in milliseconds. */
+export interface HttpTimeouts {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  connectionTimeout: number;
+  connectionsCheckingInterval: number;
+}
+
+/**
+ * Every phase of a connection is bounded, so that clients that trickle or sit
+ * idle (slowloris) cannot hold sockets for long while others are served:
+ * - the headers must arrive within 10 s of the request's first byte (or of the
+ *   connection, for a client that sends nothing);
+ * - the whole request within 30 s: bodies are at most 64 KiB, which even a slow
+ *   mobile link sends in a few seconds;
+ * - an idle keep-alive connection is closed after 65 s, just longer than the
+ *   usual proxy idle timeouts (nginx, AWS ALB: 60 s), so that a proxy never reuses
+ *   a connection the server is closing at the same moment (a 502);
+ * - a socket with no traffic either way for 90 s (a client that stops reading a
+ *   large answer) is dropped; that is longer than the keep-alive wait, and than
+ *   any request takes to handle;
+ * - Node checks the headers and request timeouts every second (its default is
+ *   every 30 s, which would let a trickling client stay up to 40 s).
+ * A socket may carry any number of requests (`maxRequestsPerSocket` unset): the
+ * throttle, not the connection, limits a client's rate.
+ */
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 65_000,
+  connectionTimeout: 90_000,
+  connectionsCheckingInterval: 1_000,
+};
 
 const VERSION = "0.1.0";
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Builds the HTTP host around an open database. Listening is the caller's job. */
-export async function buildApp({ env, db, logger, services }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp({ env, db, logger, services, timeouts }: AppDependencies): Promise<FastifyInstance> {
+  const { headersTimeout, requestTimeout, keepAliveTimeout, connectionTimeout, connectionsCheckingInterval } = {
+    ...DEFAULT_HTTP_TIMEOUTS,
+    ...timeouts,
+  };
   const app = Fastify({
+    http: { headersTimeout, connectionsCheckingInterval },
+    requestTimeout,
+    keepAliveTimeout,
+    connectionTimeout,
     loggerInstance: logger as FastifyBaseLogger,
     logController: new OneLinePerRequest({ requestIdLogLabel: "requestId" }),
     // genReqId reads x-request-id itself, so a malformed one is replaced rather than echoed.

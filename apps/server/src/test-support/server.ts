@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createTestDatabase, type TestBackend, type TestDatabase } from "@tenantry/db/testing";
+import type { HttpTimeouts } from "../app.js";
 import { type Env, loadEnv } from "../env.js";
 import { createLogger } from "../logger.js";
 import { type RunningServer, startServer } from "../server.js";
@@ -19,7 +20,12 @@ export interface TestServer extends RunningServer {
 
 /** A real server on a fresh database, listening on a free loopback port. */
 export async function startTestServer(
-  options: { backend?: TestBackend; env?: Record<string, string>; overrides?: ServiceOverrides } = {},
+  options: {
+    backend?: TestBackend;
+    env?: Record<string, string>;
+    overrides?: ServiceOverrides;
+    timeouts?: Partial<HttpTimeouts>;
+  } = {},
 ): Promise<TestServer> {
   const testDb = await createTestDatabase(options.backend);
   const env: Env = loadEnv({
@@ -32,6 +38,7 @@ export async function startTestServer(
   const server = await startServer(env, createLogger(env.logLevel), {
     target: testDb.target,
     overrides: { key: randomBytes(32), ...options.overrides },
+    timeouts: options.timeouts,
   });
   return {
     ...server,
