@@ -14,6 +14,7 @@ import { registerCaching } from "./http/caching.js";
 import { answerClientError } from "./http/client-errors.js";
 import { registerDocs } from "./http/docs.js";
 import { registerHealthRoutes } from "./http/health.js";
+import { SECURITY_HEADERS } from "./http/security-headers.js";
 import { registerSessionCookie } from "./http/session.js";
 import { frameworkErrorShape, registerTrpc } from "./http/trpc.js";
 import type { Logger } from "./logger.js";
@@ -104,7 +105,10 @@ export async function buildApp({ env, db, logger, services, timeouts }: AppDepen
               ),
             }
           : { error: error.message };
-      (reply as FastifyReply).code(notFound ? 404 : 400).send(body);
+      (reply as FastifyReply)
+        .code(notFound ? 404 : 400)
+        .headers(SECURITY_HEADERS)
+        .send(body);
     },
     // A hop count trusts that many proxies nearest the server.
     trustProxy: typeof env.trustProxy === "number" ? trustHops(env.trustProxy) : env.trustProxy,
