@@ -16,8 +16,10 @@ import { PASSWORD, type Reply, RestClient, signUpRest } from "../test-support/re
  * Passes when, after the warm-up, the RSS slope is flat, the request p99 and
  * the event-loop delay p99 are bounded, and nothing answered 5xx.
  *
- * `npm test` runs a short version (SOAK_SECONDS=5, no slope verdict: too few
- * samples); `npm run soak` runs minutes (SOAK_SECONDS, SOAK_RATE).
+ * `npm test` runs a short version (SOAK_SECONDS=5) that judges only that
+ * nothing failed and both probes reported: on a shared machine five seconds
+ * say nothing about latency or slope. `npm run soak` runs minutes and judges
+ * everything (SOAK_SECONDS, SOAK_RATE).
  */
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 5);
 const RATE = Number(process.env.SOAK_RATE ?? 40);
@@ -267,10 +269,11 @@ describe("soak: mixed traffic at a fixed rate", () => {
       };
       const verdicts = {
         noServerErrors: serverErrors === 0 && failed === 0,
-        notDropped: dropped === 0,
-        requestP99: summary.requestMs.p99 <= LIMITS.requestP99Ms,
-        loopDelayP99: summary.loopDelayMs.p99 <= LIMITS.loopDelayP99Ms,
-        rssFlat: !LONG || Math.abs(rssSlope) <= LIMITS.rssSlopeMiBPerMin,
+        notDropped: !LONG || dropped === 0,
+        requestP99: !LONG || summary.requestMs.p99 <= LIMITS.requestP99Ms,
+        loopDelayP99: !LONG || summary.loopDelayMs.p99 <= LIMITS.loopDelayP99Ms,
+        // Only growth counts: RSS that falls after the warm-up is memory handed back.
+        rssFlat: !LONG || rssSlope <= LIMITS.rssSlopeMiBPerMin,
       };
       const pass = Object.values(verdicts).every(Boolean);
       mkdirSync(resultsDir, { recursive: true });
@@ -281,7 +284,7 @@ describe("soak: mixed traffic at a fixed rate", () => {
       process.stdout.write(
         `\nSoak ${pass ? "PASS" : "FAIL"}: ${summary.requests} requests in ${summary.seconds} s at ${RATE}/s; ` +
           `RSS ${summary.rssMiB.first} -> ${summary.rssMiB.last} MiB, slope ${summary.rssSlopeMiBPerMin} MiB/min` +
-          `${LONG ? ` (limit ${LIMITS.rssSlopeMiBPerMin})` : " (not judged: short run)"}; ` +
+          `${LONG ? ` (limit ${LIMITS.rssSlopeMiBPerMin})` : " (short run: only failures judged)"}; ` +
           `request p50 ${summary.requestMs.p50} ms, p99 ${summary.requestMs.p99} ms (limit ${LIMITS.requestP99Ms}); ` +
           `event-loop delay p99 ${summary.loopDelayMs.p99} ms (limit ${LIMITS.loopDelayP99Ms}); ` +
           `5xx ${serverErrors}, failed ${failed}, dropped ${dropped}\n`,
@@ -294,6 +297,7 @@ describe("soak: mixed traffic at a fixed rate", () => {
         rssFlat: true,
       });
       expect(steadyLoop.length).toBeGreaterThan(0);
+      expect(steadyRss.length).toBeGreaterThan(0);
     },
     (SECONDS + 120) * 1000,
   );
