@@ -15,6 +15,7 @@ import { answerClientError } from "./http/client-errors.js";
 import { registerConsole } from "./http/console.js";
 import { registerDocs } from "./http/docs.js";
 import { registerHealthRoutes } from "./http/health.js";
+import { SECURITY_HEADERS } from "./http/security-headers.js";
 import { registerSessionCookie } from "./http/session.js";
 import { frameworkErrorShape, registerTrpc } from "./http/trpc.js";
 import type { Logger } from "./logger.js";
@@ -30,14 +31,66 @@ export interface AppDependencies {
   services: AppServices;
   /** The built web console; defaults to `apps/web/dist` (nothing is served at / when it is missing). */
   consoleDir?: string;
+  /** Tests shorten these; production uses the defaults. */
+  timeouts?: Partial<HttpTimeouts>;
 }
+
+/** How long the HTTP server waits on a client, in milliseconds. */
+export interface HttpTimeouts {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  connectionTimeout: number;
+  connectionsCheckingInterval: number;
+}
+
+/**
+ * Every phase of a connection is bounded, so that clients that trickle or sit
+ * idle (slowloris) cannot hold sockets for long while others are served:
+ * - the headers must arrive within 10 s of the request's first byte (or of the
+ *   connection, for a client that sends nothing);
+ * - the whole request within 30 s: bodies are at most 64 KiB, which even a slow
+ *   mobile link sends in a few seconds;
+ * - an idle keep-alive connection is closed after 65 s, just longer than the
+ *   usual proxy idle timeouts (nginx, AWS ALB: 60 s), so that a proxy never reuses
+ *   a connection the server is closing at the same moment (a 502);
+ * - a socket with no traffic either way for 90 s (a client that stops reading a
+ *   large answer) is dropped; that is longer than the keep-alive wait, and than
+ *   any request takes to handle;
+ * - Node checks the headers and request timeouts every second (its default is
+ *   every 30 s, which would let a trickling client stay up to 40 s).
+ * A socket may carry any number of requests (`maxRequestsPerSocket` unset): the
+ * throttle, not the connection, limits a client's rate.
+ */
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 65_000,
+  connectionTimeout: 90_000,
+  connectionsCheckingInterval: 1_000,
+};
 
 const VERSION = "0.1.0";
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Builds the HTTP host around an open database. Listening is the caller's job. */
-export async function buildApp({ env, db, logger, services, consoleDir }: AppDependencies): Promise<FastifyInstance> {
+export async function buildApp({
+  env,
+  db,
+  logger,
+  services,
+  consoleDir,
+  timeouts,
+}: AppDependencies): Promise<FastifyInstance> {
+  const { headersTimeout, requestTimeout, keepAliveTimeout, connectionTimeout, connectionsCheckingInterval } = {
+    ...DEFAULT_HTTP_TIMEOUTS,
+    ...timeouts,
+  };
   const app = Fastify({
+    http: { headersTimeout, connectionsCheckingInterval },
+    requestTimeout,
+    keepAliveTimeout,
+    connectionTimeout,
     loggerInstance: logger as FastifyBaseLogger,
     logController: new OneLinePerRequest({ requestIdLogLabel: "requestId" }),
     // genReqId reads x-request-id itself, so a malformed one is replaced rather than echoed.
@@ -64,7 +117,10 @@ export async function buildApp({ env, db, logger, services, consoleDir }: AppDep
               ),
             }
           : { error: error.message };
-      (reply as FastifyReply).code(notFound ? 404 : 400).send(body);
+      (reply as FastifyReply)
+        .code(notFound ? 404 : 400)
+        .headers(SECURITY_HEADERS)
+        .send(body);
     },
     // A hop count trusts that many proxies nearest the server.
     trustProxy: typeof env.trustProxy === "number" ? trustHops(env.trustProxy) : env.trustProxy,

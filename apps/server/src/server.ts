@@ -1,6 +1,6 @@
 import { type Database, type DatabaseTarget, openDatabase, resolveDatabaseTarget } from "@tenantry/db";
 import type { FastifyInstance } from "fastify";
-import { buildApp } from "./app.js";
+import { buildApp, type HttpTimeouts } from "./app.js";
 import type { Env } from "./env.js";
 import type { Logger } from "./logger.js";
 import { createServices, type RunningServices, type ServiceOverrides } from "./services.js";
@@ -17,12 +17,13 @@ export interface RunningServer {
 
 /**
  * Opens (and migrates) the database, builds the app and listens. The database
- * is the one the environment names unless `target` is given (tests).
+ * is the one the environment names unless `target` is given (tests); tests may
+ * also shorten the HTTP timeouts.
  */
 export async function startServer(
   env: Env,
   logger: Logger,
-  options: { target?: DatabaseTarget; overrides?: ServiceOverrides } = {},
+  options: { target?: DatabaseTarget; overrides?: ServiceOverrides; timeouts?: Partial<HttpTimeouts> } = {},
 ): Promise<RunningServer> {
   const { target } = options;
   const startedAt = performance.now();
@@ -35,7 +36,7 @@ export async function startServer(
   let services: RunningServices | undefined;
   try {
     services = await createServices(env, db, logger, options.overrides);
-    app = await buildApp({ env, db, logger, services: services.services });
+    app = await buildApp({ env, db, logger, services: services.services, timeouts: options.timeouts });
     await app.listen({ port: env.port, host: env.host });
     services.start();
   } catch (error) {

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
+import { SECURITY_HEADERS } from "./security-headers.js";
 
 const TRPC_REQUEST = /^[A-Z]+ \/trpc[/?]/;
 
@@ -31,8 +32,9 @@ export function answerClientError(error: Error & { code?: string; rawPacket?: un
       : { detail: message },
   );
   if (socket.writable) {
+    const headers = Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`);
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\n${headers.join("")}Connection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(error);

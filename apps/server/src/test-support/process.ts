@@ -2,17 +2,24 @@ import { type ChildProcess, spawn } from "node:child_process";
 
 const serverDir = new URL("../..", import.meta.url).pathname;
 
-/** Runs the real entry point (source, through tsx) in a child process, as `npm start` does. */
-export function spawnServer(env: Record<string, string>): {
+/** Runs the real entry point (source, through tsx) in a child process, as `npm start` does; `nodeArgs` go before it (e.g. `--import` a probe). */
+export function spawnServer(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): {
   child: ChildProcess;
   output: () => string;
   url: Promise<string>;
 } {
-  const child = spawn(process.execPath, ["--conditions=@tenantry/source", "--import", "tsx", "src/main.ts"], {
-    cwd: serverDir,
-    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, "--conditions=@tenantry/source", "--import", "tsx", "src/main.ts"],
+    {
+      cwd: serverDir,
+      env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   const url = new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
 import { createTestDatabase, type TestBackend, type TestDatabase } from "@tenantry/db/testing";
+import type { HttpTimeouts } from "../app.js";
 import { type Env, loadEnv } from "../env.js";
 import { createLogger } from "../logger.js";
 import { type RunningServer, startServer } from "../server.js";
@@ -19,7 +21,14 @@ export interface TestServer extends RunningServer {
 
 /** A real server on a fresh database, listening on a free loopback port. */
 export async function startTestServer(
-  options: { backend?: TestBackend; env?: Record<string, string>; overrides?: ServiceOverrides } = {},
+  options: {
+    backend?: TestBackend;
+    env?: Record<string, string>;
+    overrides?: ServiceOverrides;
+    timeouts?: Partial<HttpTimeouts>;
+    /** Collects every log line the server writes (at LOG_LEVEL, default silent). */
+    logLines?: string[];
+  } = {},
 ): Promise<TestServer> {
   const testDb = await createTestDatabase(options.backend);
   const env: Env = loadEnv({
@@ -29,9 +38,20 @@ export async function startTestServer(
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
     ...options.env,
   });
-  const server = await startServer(env, createLogger(env.logLevel), {
+  const { logLines } = options;
+  const destination = logLines
+    ? new Writable({
+        write(chunk, _encoding, done) {
+          logLines.push(...chunk.toString().split("\n").filter(Boolean));
+          done();
+        },
+      })
+    : undefined;
+  const logger = createLogger(env.logLevel, destination as Parameters<typeof createLogger>[1]);
+  const server = await startServer(env, logger, {
     target: testDb.target,
     overrides: { key: randomBytes(32), ...options.overrides },
+    timeouts: options.timeouts,
   });
   return {
     ...server,
