@@ -903,6 +903,7 @@ describe("the audit trail records every change", () => {
           "invite.resend",
           "invite.revoke",
           "ops.createWebhook",
+          "ops.endSessions",
           "ops.extendInvitation",
           "ops.grantRole",
           "ops.purgeInvitations",

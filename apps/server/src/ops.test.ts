@@ -102,6 +102,7 @@ describe("ops router: superusers only", () => {
       testWebhook: () => ({ id: webhookId }),
       webhookDeliveries: () => ({ id: webhookId }),
       removeWebhook: () => ({ id: webhookId }),
+      endSessions: () => ({ userId: memberId }),
     };
   }
 
