@@ -5,8 +5,13 @@ import { type Clock, systemClock } from "./domain/clock.js";
 import { purgeInvitations } from "./domain/invitations.js";
 import type { Env } from "./env.js";
 import type { Logger } from "./logger.js";
-import { InvitationDelivery } from "./mail/delivery.js";
-import { type InvitationEmailHook, loadInvitationEmailHook, logInvitationEmail } from "./mail/hook.js";
+import { EmailDelivery, invitationEmails, passwordResetEmails } from "./mail/delivery.js";
+import {
+  type InvitationEmailHook,
+  loadEmailHooks,
+  logEmailHooks,
+  type PasswordResetEmailHook,
+} from "./mail/hook.js";
 import { createSealer, loadServerKey } from "./mail/sealer.js";
 import { Throttle } from "./throttle.js";
 import type { AppServices } from "./trpc/context.js";
@@ -14,7 +19,7 @@ import { WebhookDelivery } from "./webhooks/delivery.js";
 
 export interface RunningServices {
   services: AppServices;
-  delivery: InvitationDelivery;
+  delivery: EmailDelivery;
   webhooks: WebhookDelivery;
   /** Starts the background work: email and webhook delivery, throttle-counter pruning and (if configured) the purge. */
   start(): void;
@@ -25,6 +30,7 @@ export interface RunningServices {
 export interface ServiceOverrides {
   clock?: Clock;
   hook?: InvitationEmailHook;
+  resetHook?: PasswordResetEmailHook;
   key?: Buffer;
   retryDelaysMs?: number[];
   hookTimeoutMs?: number;
@@ -43,18 +49,18 @@ export async function createServices(
   overrides: ServiceOverrides = {},
 ): Promise<RunningServices> {
   const clock = overrides.clock ?? systemClock;
-  const hook =
-    overrides.hook ??
-    (env.invitationEmailHook ? await loadInvitationEmailHook(env.invitationEmailHook) : logInvitationEmail(logger));
+  const hooks = env.emailHook ? await loadEmailHooks(env.emailHook, logger) : logEmailHooks(logger);
   const key = overrides.key ?? loadServerKey(env.secretKey, join(env.dataDir, "secret.key"));
   const sealer = createSealer(key);
-  const delivery = new InvitationDelivery({
+  const delivery = new EmailDelivery({
     orm: db.orm,
-    hook,
     sealer,
     clock,
     logger,
-    acceptUrlBase: `${env.appUrl}/accept-invite`,
+    kinds: [
+      invitationEmails(overrides.hook ?? hooks.sendInvitationEmail, `${env.appUrl}/accept-invite`),
+      passwordResetEmails(overrides.resetHook ?? hooks.sendPasswordResetEmail, `${env.appUrl}/reset-password`),
+    ],
     retryDelaysMs: overrides.retryDelaysMs,
     hookTimeoutMs: overrides.hookTimeoutMs,
     leaseMs: overrides.leaseMs,
