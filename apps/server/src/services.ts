@@ -6,12 +6,7 @@ import { purgeInvitations } from "./domain/invitations.js";
 import type { Env } from "./env.js";
 import type { Logger } from "./logger.js";
 import { EmailDelivery, invitationEmails, passwordResetEmails } from "./mail/delivery.js";
-import {
-  type InvitationEmailHook,
-  loadEmailHooks,
-  logEmailHooks,
-  type PasswordResetEmailHook,
-} from "./mail/hook.js";
+import { type InvitationEmailHook, loadEmailHooks, logEmailHooks, type PasswordResetEmailHook } from "./mail/hook.js";
 import { createSealer, loadServerKey } from "./mail/sealer.js";
 import { Throttle } from "./throttle.js";
 import type { AppServices } from "./trpc/context.js";

@@ -39,6 +39,8 @@ export const AUDIT_ACTIONS = [
   "auth.password_changed",
   "auth.session_ended",
   "auth.sessions_ended",
+  "auth.password_reset_requested",
+  "auth.password_reset",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -47,7 +49,7 @@ export interface AuditRecord {
   action: AuditAction;
   tenantId: string | null;
   target?: {
-    type: "tenant" | "user" | "invitation" | "role_assignment" | "session" | "webhook_endpoint";
+    type: "tenant" | "user" | "invitation" | "role_assignment" | "session" | "webhook_endpoint" | "password_reset";
     id: string;
   };
   /** Small and never secret: no passwords, tokens or hashes. */
@@ -89,6 +91,19 @@ export async function insertAudit(
   at: Date,
 ): Promise<void> {
   await em.insert(AuditEvent, columns(audit, record, at));
+}
+
+/** Writes several events in one statement, through `em` (inside the caller's transaction when `em` is a transaction's). */
+export async function insertAudits(
+  em: EntityManager,
+  audit: AuditContext,
+  records: AuditRecord[],
+  at: Date,
+): Promise<void> {
+  await em.insertMany(
+    AuditEvent,
+    records.map((record) => columns(audit, record, at)),
+  );
 }
 
 /**

@@ -97,7 +97,9 @@ export function passwordResetEmails(hook: PasswordResetEmailHook, resetUrlBase: 
         passwordResetId: row.id,
         to: row.email,
         tenant:
-          row.tenant_id === null ? null : { id: row.tenant_id, name: row.tenant_name ?? "", slug: row.tenant_slug ?? "" },
+          row.tenant_id === null
+            ? null
+            : { id: row.tenant_id, name: row.tenant_name ?? "", slug: row.tenant_slug ?? "" },
         expiresAt: new Date(row.expires_at).toISOString(),
         resetUrl: `${resetUrlBase}#token=${encodeURIComponent(token)}`,
         attempt: row.delivery_attempts,

@@ -6,12 +6,7 @@ import { ManualClock } from "../domain/clock.js";
 import { createSuperuser } from "../domain/users.js";
 import { loadEnv } from "../env.js";
 import { createLogger } from "../logger.js";
-import type {
-  InvitationEmail,
-  InvitationEmailHook,
-  PasswordResetEmail,
-  PasswordResetEmailHook,
-} from "../mail/hook.js";
+import type { InvitationEmail, InvitationEmailHook, PasswordResetEmail, PasswordResetEmailHook } from "../mail/hook.js";
 import { createServices, type RunningServices } from "../services.js";
 import { createContext, type RequestInfo } from "../trpc/context.js";
 import { createCaller } from "../trpc/router.js";
