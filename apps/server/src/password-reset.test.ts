@@ -227,7 +227,7 @@ describe("password reset", () => {
         target_id: m.user.id,
         actor_type: "anonymous",
         actor_id: null,
-        details: { email, tenant: null, passwordResetId: mail.passwordResetId },
+        details: { email, tenant: null, resetId: mail.passwordResetId },
       },
       {
         action: "auth.password_reset_requested",
@@ -236,7 +236,7 @@ describe("password reset", () => {
         target_id: null,
         actor_type: "anonymous",
         actor_id: null,
-        details: { email: unknown, tenant: null, passwordResetId: null },
+        details: { email: unknown, tenant: null, resetId: null },
       },
       {
         action: "auth.password_reset",
@@ -245,7 +245,7 @@ describe("password reset", () => {
         target_id: m.user.id,
         actor_type: "user",
         actor_id: m.user.id,
-        details: { passwordResetId: mail.passwordResetId, endedSessions: 1 },
+        details: { resetId: mail.passwordResetId, endedSessions: 1 },
       },
     ]);
   });

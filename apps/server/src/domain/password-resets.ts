@@ -95,9 +95,9 @@ export async function requestPasswordReset(
           action: "auth.password_reset_requested",
           tenantId: reset.tenant_id,
           target: { type: "user", id: reset.user_id },
-          details: { ...details, passwordResetId: reset.id },
+          details: { ...details, resetId: reset.id },
         }))
-      : [{ action: "auth.password_reset_requested", tenantId: null, details: { ...details, passwordResetId: null } }];
+      : [{ action: "auth.password_reset_requested", tenantId: null, details: { ...details, resetId: null } }];
     await insertAudits(em, ctx.audit, events, now);
     return resets.length;
   });
@@ -174,7 +174,7 @@ export async function confirmPasswordReset(
         action: "auth.password_reset",
         tenantId: reset.tenant_id,
         target: { type: "user", id: reset.user_id },
-        details: { passwordResetId: reset.id, endedSessions: (ended as { affectedRows?: number }).affectedRows ?? 0 },
+        details: { resetId: reset.id, endedSessions: (ended as { affectedRows?: number }).affectedRows ?? 0 },
         actor: { type: "user", id: reset.user_id, email: reset.email },
       },
       now,

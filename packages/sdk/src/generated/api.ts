@@ -86,6 +86,29 @@ export interface ApiProcedures {
       input?: undefined;
       output: undefined;
     };
+    /**
+     * Emails a one-time reset link to each active account with this address;
+     * the same answer, in about the same time, whether or not there is one.
+     */
+    requestPasswordReset: {
+      kind: "mutation";
+      input: {
+        email: string;
+        tenant?: string;
+      };
+      output: {
+        detail: string;
+      };
+    };
+    /** Sets the password with a reset token (once); every session of the user ends. */
+    confirmPasswordReset: {
+      kind: "mutation";
+      input: {
+        token: string;
+        newPassword: string;
+      };
+      output: undefined;
+    };
   };
   tenant: {
     /** Self-service sign-up: the tenant and its first ADMIN. */
@@ -552,7 +575,9 @@ export interface ApiProcedures {
           | "user.deleted"
           | "auth.password_changed"
           | "auth.session_ended"
-          | "auth.sessions_ended";
+          | "auth.sessions_ended"
+          | "auth.password_reset_requested"
+          | "auth.password_reset";
         actor?: string;
         since?: string;
         until?: string;
@@ -587,7 +612,9 @@ export interface ApiProcedures {
           | "user.deleted"
           | "auth.password_changed"
           | "auth.session_ended"
-          | "auth.sessions_ended";
+          | "auth.sessions_ended"
+          | "auth.password_reset_requested"
+          | "auth.password_reset";
         occurredAt: string;
         actorType: "anonymous" | "user" | "system" | "cli";
         actorId: string | null;
@@ -630,7 +657,9 @@ export interface ApiProcedures {
           | "user.deleted"
           | "auth.password_changed"
           | "auth.session_ended"
-          | "auth.sessions_ended";
+          | "auth.sessions_ended"
+          | "auth.password_reset_requested"
+          | "auth.password_reset";
         actor?: string;
         since?: string;
         until?: string;
@@ -667,7 +696,9 @@ export interface ApiProcedures {
             | "user.deleted"
             | "auth.password_changed"
             | "auth.session_ended"
-            | "auth.sessions_ended";
+            | "auth.sessions_ended"
+            | "auth.password_reset_requested"
+            | "auth.password_reset";
           occurredAt: string;
           actorType: "anonymous" | "user" | "system" | "cli";
           actorId: string | null;
@@ -861,7 +892,9 @@ export interface ApiProcedures {
           | "user.deleted"
           | "auth.password_changed"
           | "auth.session_ended"
-          | "auth.sessions_ended";
+          | "auth.sessions_ended"
+          | "auth.password_reset_requested"
+          | "auth.password_reset";
         actor?: string;
         since?: string;
         until?: string;
@@ -896,7 +929,9 @@ export interface ApiProcedures {
           | "user.deleted"
           | "auth.password_changed"
           | "auth.session_ended"
-          | "auth.sessions_ended";
+          | "auth.sessions_ended"
+          | "auth.password_reset_requested"
+          | "auth.password_reset";
         occurredAt: string;
         actorType: "anonymous" | "user" | "system" | "cli";
         actorId: string | null;
@@ -1022,6 +1057,8 @@ export const procedureKinds = {
     sessions: "query",
     endSession: "mutation",
     endOtherSessions: "mutation",
+    requestPasswordReset: "mutation",
+    confirmPasswordReset: "mutation",
   },
   tenant: {
     create: "mutation",
