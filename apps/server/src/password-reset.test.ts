@@ -1,9 +1,18 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
 import { hashInvitationToken } from "@tenantry/auth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESET_REQUESTED } from "./domain/password-resets.js";
+import { loadEnv } from "./env.js";
+import { createLogger } from "./logger.js";
 import type { PasswordResetEmail } from "./mail/hook.js";
+import { createServices } from "./services.js";
 import { failure, fieldErrorsOf } from "./test-support/errors.js";
 import { addMember, createHarness, type Harness, STRONG_PASSWORD, signUp, unique } from "./test-support/harness.js";
+import { createContext } from "./trpc/context.js";
+import { createCaller } from "./trpc/router.js";
 
 const NEW_PASSWORD = "reset-Passphrase-of-mine-8";
 const TOKEN_INVALID = "This password reset link is invalid or has expired. Request a new one.";
@@ -248,5 +257,123 @@ describe("password reset", () => {
         details: { resetId: mail.passwordResetId, endedSessions: 1 },
       },
     ]);
+  });
+});
+
+/** The email hook module, for resets: `EMAIL_HOOK` (or its older name), and the default log line. */
+describe("password reset email hook", () => {
+  let h: Harness;
+  let dir: string;
+
+  beforeAll(async () => {
+    h = await createHarness({ throttle: false });
+    dir = mkdtempSync(join(tmpdir(), "tenantry-reset-hook-"));
+  });
+  afterAll(async () => {
+    await h?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function captured() {
+    const chunks: string[] = [];
+    const logger = createLogger(
+      "debug",
+      new Writable({
+        write(chunk, _encoding, done) {
+          chunks.push(chunk.toString());
+          done();
+        },
+      }) as unknown as Parameters<typeof createLogger>[1],
+    );
+    const text = () => chunks.join("");
+    const lines = () =>
+      text()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { logger, text, lines };
+  }
+
+  /** Services configured from `vars`; a member in a new tenant; a reset requested for them and delivered. */
+  async function resetThrough(vars: Record<string, string>) {
+    const log = captured();
+    const env = loadEnv({ NODE_ENV: "test", THROTTLE: "off", DATA_DIR: dir, SECRET_KEY: "k".repeat(40), ...vars });
+    const running = await createServices(env, h.db, log.logger, { clock: h.clock });
+    const call = (token: string | null) =>
+      createCaller(createContext(running.services, { token, ip: "192.0.2.9", userAgent: "vitest" }));
+    const adminEmail = `${unique("owner")}@example.com`;
+    const tenant = await call(null).tenant.create({
+      name: unique("Hooked"),
+      adminEmail,
+      adminPassword: STRONG_PASSWORD,
+    });
+    await call(null).auth.requestPasswordReset({ email: adminEmail });
+    const handled = await running.delivery.runOnce();
+    await running.stop();
+    return { log, adminEmail, tenant, handled };
+  }
+
+  it("EMAIL_HOOK's sendPasswordResetEmail gets { to, tenant, resetUrl, expiresAt }, once; invitations still work", async () => {
+    const outbox = join(dir, "resets.jsonl");
+    const path = join(dir, "both.mjs");
+    writeFileSync(
+      path,
+      `import { appendFileSync } from "node:fs";
+export async function sendPasswordResetEmail(email) { appendFileSync(${JSON.stringify(outbox)}, JSON.stringify(email) + "\\n"); }
+export async function sendInvitationEmail() {}
+`,
+    );
+    const { adminEmail, tenant, handled, log } = await resetThrough({
+      EMAIL_HOOK: path,
+      APP_URL: "https://tenantry.example.com/",
+    });
+    expect(handled).toBe(1);
+    const sent = readFileSync(outbox, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as PasswordResetEmail);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ to: adminEmail, tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name } });
+    expect(sent[0]?.resetUrl).toMatch(/^https:\/\/tenantry\.example\.com\/reset-password#token=[A-Za-z0-9_-]{43}$/);
+    expect(log.lines().filter((line) => line.event === "password_reset_email")).toEqual([]);
+  });
+
+  it("INVITATION_EMAIL_HOOK still names the module; a module with only sendInvitationEmail leaves resets to the default log line", async () => {
+    const path = join(dir, "invitations-only.mjs");
+    writeFileSync(path, "export function sendInvitationEmail() {}\n");
+    const { adminEmail, tenant, log } = await resetThrough({ INVITATION_EMAIL_HOOK: path });
+    const lines = log.lines().filter((line) => line.event === "password_reset_email");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      to: adminEmail,
+      tenant: tenant.slug,
+      resetUrl: "[redacted: holds the token]",
+    });
+    expect(log.text()).not.toMatch(/reset-password#token=/);
+  });
+
+  it("without a hook each reset email is one log line without the link or token", async () => {
+    const { adminEmail, log } = await resetThrough({});
+    const lines = log.lines().filter((line) => line.event === "password_reset_email");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ to: adminEmail, resetUrl: "[redacted: holds the token]" });
+    const [row] = await h.db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ email_delivery: string }[]>("select email_delivery from password_resets where email = ?", [
+        adminEmail,
+      ]);
+    expect(row?.email_delivery).toBe("sent");
+    expect(log.text()).not.toMatch(/#token=/);
+  });
+
+  it("a module exporting neither function is refused at start, naming both", async () => {
+    const path = join(dir, "neither.mjs");
+    writeFileSync(path, "export const x = 1;\n");
+    const env = loadEnv({ NODE_ENV: "test", DATA_DIR: dir, SECRET_KEY: "k".repeat(40), EMAIL_HOOK: path });
+    await expect(createServices(env, h.db, captured().logger, { clock: h.clock })).rejects.toThrow(
+      `EMAIL_HOOK=${path} must export a function named sendInvitationEmail or sendPasswordResetEmail (or a default export).`,
+    );
   });
 });
