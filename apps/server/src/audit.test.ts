@@ -970,6 +970,7 @@ describe("the audit trail records every change", () => {
           "ops.revokeInvitation",
           "ops.removeWebhook",
           "ops.revokeRole",
+          "ops.sendPasswordReset",
           "ops.testWebhook",
           "role.grant",
           "role.revoke",

@@ -25,9 +25,9 @@ import type { Env } from "../env.js";
 import { createLogger } from "../logger.js";
 import { createServices } from "../services.js";
 import { auditAction, days, email, id, instant, invitationStatus, role, tenantRef } from "../trpc/schemas.js";
-import { UsageError } from "./ops-caller.js";
+import { UsageError, unwrapped } from "./ops-caller.js";
 import { type Output, render, renderOne } from "./output.js";
-import { WEBHOOK_COMMANDS } from "./webhooks.js";
+import { WEBHOOK_COMMANDS, withOps } from "./webhooks.js";
 
 export { UsageError };
 
@@ -204,6 +204,26 @@ export const COMMANDS: Record<string, Command> = {
       const userId = parse(id, ctx.positionals[0], "id");
       const user = await withServices(ctx.env, (svc) => activateMember(svc, { tenantId: null }, userId));
       renderOne(ctx.out, { ...user }, `User ${user.email} (${user.id}) activated.`);
+    },
+  },
+
+  "users reset-password": {
+    usage: "users reset-password <user id>",
+    summary: "email a user a one-time password reset link (valid 60 minutes), as if they had asked",
+    positionals: ["id"],
+    async run(ctx) {
+      const userId = parse(id, ctx.positionals[0], "id");
+      const reset = await withOps(ctx.env, async (ops, running) => {
+        const sent = await unwrapped(ops.sendPasswordReset({ id: userId }));
+        // Only this email: the others are the server's to deliver.
+        await running.delivery.runOnce(sent.id);
+        return sent;
+      });
+      renderOne(
+        ctx.out,
+        { ...reset },
+        `Password reset link sent to ${reset.email} (user ${reset.userId}); it works once, until ${reset.expiresAt}.`,
+      );
     },
   },
 

@@ -2,7 +2,7 @@ import { openDatabase, resolveDatabaseTarget } from "@tenantry/db";
 import { InvalidRequest } from "../domain/errors.js";
 import type { Env } from "../env.js";
 import { createLogger } from "../logger.js";
-import { createServices } from "../services.js";
+import { createServices, type RunningServices } from "../services.js";
 import { id } from "../trpc/schemas.js";
 import { webhookEventType, webhookUrl } from "../trpc/webhook-schemas.js";
 import type { Command, CommandContext } from "./commands.js";
@@ -12,7 +12,7 @@ import { render, renderOne } from "./output.js";
 type OpsCaller = ReturnType<typeof cliCaller>["ops"];
 
 /** Runs `work` with the `ops` procedures, as a superuser whose changes are recorded as `cli`. */
-async function withOps<T>(env: Env, work: (ops: OpsCaller) => Promise<T>): Promise<T> {
+export async function withOps<T>(env: Env, work: (ops: OpsCaller, running: RunningServices) => Promise<T>): Promise<T> {
   const db = await openDatabase(resolveDatabaseTarget(env), { poolSize: 2 });
   try {
     const running = await createServices(
@@ -21,7 +21,7 @@ async function withOps<T>(env: Env, work: (ops: OpsCaller) => Promise<T>): Promi
       createLogger(env.logLevel === "info" ? "warn" : env.logLevel, process.stderr),
     );
     try {
-      return await work(cliCaller(running.services).ops);
+      return await work(cliCaller(running.services).ops, running);
     } finally {
       await running.stop();
     }

@@ -1,8 +1,9 @@
 import { createInvitationToken, hashInvitationToken, hashPassword, passwordProblems } from "@tenantry/auth";
-import { newId, selectRows } from "@tenantry/db";
+import { type EntityManager, newId, selectRows } from "@tenantry/db";
 import { type AuditRecord, insertAudit, insertAudits } from "./audit.js";
+import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
-import { FieldErrorCollector, ValidationFailed } from "./errors.js";
+import { FieldErrorCollector, InvalidRequest, NotFound, ValidationFailed } from "./errors.js";
 import { isUuid } from "./ids.js";
 import { SUPERSEDE_RESETS } from "./passwords.js";
 
@@ -62,33 +63,10 @@ export async function requestPasswordReset(
       "all",
       tx,
     );
-    const resets = accounts.map((account) => {
-      const { token, tokenHash } = createInvitationToken();
-      return {
-        id: newId(now.getTime()),
-        user_id: account.id,
-        tenant_id: account.tenant_id,
-        email: account.email,
-        token_hash: tokenHash,
-        sealed: ctx.mailbox.seal(token),
-      };
-    });
+    const resets = newResets(ctx, accounts, now);
     // The work a token costs, spent also when there is no account.
     if (resets.length === 0) ctx.mailbox.seal(createInvitationToken().token);
-    await connection.execute(
-      `with requested as (
-         select * from jsonb_to_recordset(?::jsonb)
-           as r(id uuid, user_id uuid, tenant_id uuid, email text, token_hash text, sealed text)
-       ), superseded as (
-         ${SUPERSEDE_RESETS} and user_id in (select user_id from requested)
-       )
-       insert into password_resets (id, user_id, tenant_id, email, token_hash, created_at, expires_at,
-         email_delivery, delivery_attempts, delivery_next_attempt_at, delivery_token_ciphertext)
-       select id, user_id, tenant_id, email, token_hash, ?, ?, 'pending', 0, ?, sealed from requested`,
-      [JSON.stringify(resets), now, now, expiresAt, now],
-      "run",
-      tx,
-    );
+    await insertResets(em, resets, now, expiresAt);
     const details = { email: input.email, tenant: input.tenant ?? null };
     const events: AuditRecord[] = resets.length
       ? resets.map((reset) => ({
@@ -103,6 +81,105 @@ export async function requestPasswordReset(
   });
   if (made) ctx.mailbox.notify();
   return { detail: RESET_REQUESTED };
+}
+
+interface NewReset {
+  id: string;
+  user_id: string;
+  tenant_id: string | null;
+  email: string;
+  token_hash: string;
+  sealed: string;
+}
+
+function newResets(ctx: Pick<ServiceContext, "mailbox">, accounts: AccountRow[], now: Date): NewReset[] {
+  return accounts.map((account) => {
+    const { token, tokenHash } = createInvitationToken();
+    return {
+      id: newId(now.getTime()),
+      user_id: account.id,
+      tenant_id: account.tenant_id,
+      email: account.email,
+      token_hash: tokenHash,
+      sealed: ctx.mailbox.seal(token),
+    };
+  });
+}
+
+/** Supersedes the accounts' live resets and inserts the new ones, due now, in one statement (none: nothing changes). */
+async function insertResets(em: EntityManager, resets: NewReset[], now: Date, expiresAt: Date): Promise<void> {
+  await em.getConnection().execute(
+    `with requested as (
+       select * from jsonb_to_recordset(?::jsonb)
+         as r(id uuid, user_id uuid, tenant_id uuid, email text, token_hash text, sealed text)
+     ), superseded as (
+       ${SUPERSEDE_RESETS} and user_id in (select user_id from requested)
+     )
+     insert into password_resets (id, user_id, tenant_id, email, token_hash, created_at, expires_at,
+       email_delivery, delivery_attempts, delivery_next_attempt_at, delivery_token_ciphertext)
+     select id, user_id, tenant_id, email, token_hash, ?, ?, 'pending', 0, ?, sealed from requested`,
+    [JSON.stringify(resets), now, now, expiresAt, now],
+    "run",
+    em.getTransactionContext(),
+  );
+}
+
+export interface SentReset {
+  /** The reset's id (not its token). */
+  id: string;
+  userId: string;
+  email: string;
+  tenantId: string | null;
+  expiresAt: string;
+}
+
+/**
+ * Support's "send this user a reset link": as if the user had asked, for one
+ * account by id (within `scope`). Deactivated accounts get none.
+ */
+export async function sendPasswordReset(
+  ctx: Pick<ServiceContext, "em" | "clock" | "audit" | "mailbox">,
+  scope: TenantScope,
+  userId: string,
+): Promise<SentReset> {
+  const now = ctx.clock.now();
+  const expiresAt = new Date(now.getTime() + RESET_LIFETIME_MS);
+  const reset = await ctx.em.transactional(async (em) => {
+    const rows = await em
+      .getConnection()
+      .execute<(AccountRow & { is_active: boolean })[]>(
+        `select u.id, u.tenant_id, u.email, u.is_active from users u where u.id = ? ${scope.tenantId ? "and u.tenant_id = ?" : ""} for update`,
+        scope.tenantId ? [userId, scope.tenantId] : [userId],
+        "all",
+        em.getTransactionContext(),
+      );
+    const account = rows[0];
+    if (!account) throw new NotFound();
+    if (!account.is_active)
+      throw new InvalidRequest("This account is deactivated: activate it before sending a reset link.");
+    const [made] = newResets(ctx, [account], now) as [NewReset];
+    await insertResets(em, [made], now, expiresAt);
+    await insertAudit(
+      em,
+      ctx.audit,
+      {
+        action: "auth.password_reset_requested",
+        tenantId: account.tenant_id,
+        target: { type: "user", id: account.id },
+        details: { email: account.email, tenant: null, resetId: made.id },
+      },
+      now,
+    );
+    return made;
+  });
+  ctx.mailbox.notify();
+  return {
+    id: reset.id,
+    userId: reset.user_id,
+    email: reset.email,
+    tenantId: reset.tenant_id,
+    expiresAt: expiresAt.toISOString(),
+  };
 }
 
 interface ResetRow {

@@ -943,6 +943,21 @@ export interface ApiProcedures {
         };
       }[];
     };
+    /** Emails a user (by id) a password reset link, as if they had asked; the link is only in the email. */
+    sendPasswordReset: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        id: string;
+      };
+      output: {
+        id: string;
+        userId: string;
+        email: string;
+        tenantId: string | null;
+        expiresAt: string;
+      };
+    };
     /** Platform webhook endpoints (API.md, "Events for provisioners"). */
     webhooks: {
       kind: "query";
@@ -1108,6 +1123,7 @@ export const procedureKinds = {
     grantRole: "mutation",
     revokeRole: "mutation",
     audit: "query",
+    sendPasswordReset: "mutation",
     webhooks: "query",
     createWebhook: "mutation",
     removeWebhook: "mutation",

@@ -8,6 +8,7 @@ import {
   resendInvitation,
   revokeInvitation,
 } from "../../domain/invitations.js";
+import { sendPasswordReset } from "../../domain/password-resets.js";
 import { grantRole, listRoleAssignments, revokeRole } from "../../domain/roles.js";
 import { requireTenant } from "../../domain/scope.js";
 import { listTenants } from "../../domain/tenants.js";
@@ -120,6 +121,20 @@ export const opsRouter = router({
     )
     .output(z.array(auditEventOutput))
     .query(async ({ ctx, input }) => (await listAuditEvents(ctx, ctx.scope, input)).results),
+
+  /** Emails a user (by id) a password reset link, as if they had asked; the link is only in the email. */
+  sendPasswordReset: superuserProcedure
+    .input(fields({ id }))
+    .output(
+      z.object({
+        id: z.string().describe("the reset's id (not its token)"),
+        userId: z.string(),
+        email: z.string(),
+        tenantId: z.string().nullable(),
+        expiresAt: z.string(),
+      }),
+    )
+    .mutation(({ ctx, input }) => sendPasswordReset(ctx.svc, ctx.scope, input.id)),
 
   /** Platform webhook endpoints (API.md, "Events for provisioners"). */
   webhooks: superuserProcedure.output(z.array(webhookEndpointOutput)).query(({ ctx }) => listWebhookEndpoints(ctx)),
