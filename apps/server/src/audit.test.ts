@@ -298,6 +298,61 @@ describe("the audit trail records every change", () => {
       proven.add("auth.password_changed");
     });
 
+    it("auth.password_reset_requested and auth.password_reset: per account (an unknown address: no tenant, no target); the reset by the user", async () => {
+      const own = await signUpFromClient();
+      const requestedAt = tick();
+      await as(null).auth.requestPasswordReset({ email: own.adminEmail });
+      const unknownAt = tick();
+      await as(null).auth.requestPasswordReset({ email: "nobody-resets@nowhere.example.com" });
+      await h.deliverEmails();
+      const mail = h.resetEmails.find((email) => email.to === own.adminEmail);
+      const token = new URLSearchParams(new URL(mail?.resetUrl ?? "").hash.slice(1)).get("token") ?? "";
+      rememberToken(token);
+      const newPassword = "audit-Reset-passphrase-3";
+      secrets.add(newPassword);
+      const anonymous = {
+        id: expect.any(String),
+        actorType: "anonymous",
+        actorId: null,
+        actorEmail: null,
+        ...fromClient,
+      };
+      expect(await events("action = 'auth.password_reset_requested' and occurred_at >= ?", [requestedAt])).toEqual([
+        {
+          ...anonymous,
+          occurredAt: requestedAt,
+          action: "auth.password_reset_requested",
+          tenantId: own.tenant.id,
+          targetType: "user",
+          targetId: own.adminId,
+          details: { email: own.adminEmail, tenant: null, resetId: mail?.passwordResetId },
+        },
+        {
+          ...anonymous,
+          occurredAt: unknownAt,
+          action: "auth.password_reset_requested",
+          tenantId: null,
+          targetType: null,
+          targetId: null,
+          details: { email: "nobody-resets@nowhere.example.com", tenant: null, resetId: null },
+        },
+      ]);
+      proven.add("auth.password_reset_requested");
+      const resetAt = tick();
+      await as(null).auth.confirmPasswordReset({ token, newPassword });
+      expect(await theEvent("auth.password_reset", own.adminId)).toEqual({
+        id: expect.any(String),
+        ...userActor(own.adminId, own.adminEmail),
+        ...fromClient,
+        occurredAt: resetAt,
+        action: "auth.password_reset",
+        tenantId: own.tenant.id,
+        targetType: "user",
+        targetId: own.adminId,
+        details: { resetId: mail?.passwordResetId, endedSessions: 1 },
+      });
+    });
+
     it("auth.login_failed: anonymous, the address's tenant when it names one account, never the password", async () => {
       const wrong = "Wrong-password-for-audit-1";
       secrets.add(wrong);
@@ -659,6 +714,9 @@ describe("the audit trail records every change", () => {
         secrets.add(row.secret_hash);
       }
       for (const mail of emails) rememberToken(tokenOf(mail));
+      for (const row of await sql<{ token_hash: string }>("select token_hash from password_resets")) {
+        secrets.add(row.token_hash);
+      }
 
       const all = await events("true", []);
       expect(all.length).toBeGreaterThan(20);
@@ -891,10 +949,12 @@ describe("the audit trail records every change", () => {
       expect(mutations).toEqual(
         [
           "auth.changePassword",
+          "auth.confirmPasswordReset",
           "auth.endOtherSessions",
           "auth.endSession",
           "auth.login",
           "auth.logout",
+          "auth.requestPasswordReset",
           "invite.accept",
           "invite.bulk",
           "invite.create",
@@ -911,6 +971,7 @@ describe("the audit trail records every change", () => {
           "ops.revokeInvitation",
           "ops.removeWebhook",
           "ops.revokeRole",
+          "ops.sendPasswordReset",
           "ops.testWebhook",
           "role.grant",
           "role.revoke",

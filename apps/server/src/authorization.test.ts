@@ -111,6 +111,14 @@ describe("authorization", () => {
     return (await h.call().invite.accept({ token: invitation.token, password: STRONG_PASSWORD })).id;
   }
 
+  /** A new member of tenant A (who can log in with STRONG_PASSWORD); their address. */
+  async function memberEmailInA(): Promise<string> {
+    const email = `${unique("resetter")}@matrix.example.com`;
+    const invitation = await a.admin.invite.create({ email, role: null });
+    await h.call().invite.accept({ token: invitation.token, password: STRONG_PASSWORD });
+    return email;
+  }
+
   /** How many rows a count query finds, straight from the database. */
   async function countOf(query: string, params: unknown[] = []): Promise<number> {
     const rows = await h.db.orm.em.fork().getConnection().execute<{ n: string | number }[]>(query, params);
@@ -344,6 +352,39 @@ describe("authorization", () => {
           verify: async ({ allowed }) => {
             const found = (await a.admin.invite.list()).filter((i) => i.email === email);
             expect(found).toHaveLength(allowed ? 1 : 0);
+          },
+        };
+      },
+    },
+    "auth.requestPasswordReset": {
+      allowed: EVERYONE,
+      prepare: async (actor) => {
+        const email = await memberEmailInA();
+        const before = h.resetEmails.length;
+        return {
+          act: () => callerFor(actor).auth.requestPasswordReset({ email }),
+          verify: async ({ result }) => {
+            expect(result).toEqual({ detail: "If the address has an account, a reset link has been sent." });
+            await h.deliverEmails();
+            expect(h.resetEmails.slice(before).map((mail) => mail.to)).toEqual([email]);
+          },
+        };
+      },
+    },
+    "auth.confirmPasswordReset": {
+      allowed: EVERYONE,
+      prepare: async (actor) => {
+        const email = await memberEmailInA();
+        const before = h.resetEmails.length;
+        await h.call().auth.requestPasswordReset({ email });
+        await h.deliverEmails();
+        const [mail] = h.resetEmails.slice(before);
+        const token = new URLSearchParams(new URL(mail?.resetUrl ?? "").hash.slice(1)).get("token") ?? "";
+        const newPassword = "matrix-Reset-passphrase-1";
+        return {
+          act: () => callerFor(actor).auth.confirmPasswordReset({ token, newPassword }),
+          verify: async () => {
+            await h.call().auth.login({ email, password: newPassword, tenant: a.tenant.id });
           },
         };
       },

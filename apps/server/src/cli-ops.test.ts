@@ -11,7 +11,7 @@ import { DAY_MS, ManualClock } from "./domain/clock.js";
 import { createTenant } from "./domain/tenants.js";
 import { loadEnv } from "./env.js";
 import { createLogger } from "./logger.js";
-import type { InvitationEmail } from "./mail/hook.js";
+import type { InvitationEmail, PasswordResetEmail } from "./mail/hook.js";
 import { createServices, type RunningServices } from "./services.js";
 import { failure } from "./test-support/errors.js";
 import { startReceiver } from "./test-support/webhook-receiver.js";
@@ -52,6 +52,7 @@ describe("the tenantry CLI", { timeout: 120_000 }, () => {
   let url: string;
   let workDir: string;
   let outbox: string;
+  let resetOutbox: string;
   let env: Record<string, string>;
   let db: Database;
   let running: RunningServices;
@@ -145,12 +146,16 @@ describe("the tenantry CLI", { timeout: 120_000 }, () => {
     url = testDb.target.url;
     workDir = mkdtempSync(join(tmpdir(), "tenantry-cli-ops-"));
     outbox = join(workDir, "outbox.jsonl");
+    resetOutbox = join(workDir, "resets.jsonl");
     const hook = join(workDir, "hook.mjs");
     writeFileSync(
       hook,
       `import { appendFileSync } from "node:fs";
 export function sendInvitationEmail(email) {
   appendFileSync(${JSON.stringify(outbox)}, JSON.stringify(email) + "\\n");
+}
+export function sendPasswordResetEmail(email) {
+  appendFileSync(${JSON.stringify(resetOutbox)}, JSON.stringify(email) + "\\n");
 }
 `,
     );
@@ -628,6 +633,48 @@ export function sendInvitationEmail(email) {
       "auth.sessions_ended",
       "user.deleted",
     ]);
+  });
+
+  it("users reset-password <id>: the reset email goes out now through the hook; the link sets the password once", async () => {
+    const email = `cli-reset-${Date.now()}@example.com`;
+    const invitation = await acme.admin.invite.create({ email, role: "VIEWER" });
+    const member = await caller().invite.accept({ token: invitation.token, password: PASSWORD });
+    const session = (await caller().auth.login({ email, password: PASSWORD, tenant: acme.tenant.id })).token;
+    const sent = await okJson<{ id: string; userId: string; email: string; tenantId: string; expiresAt: string }>([
+      "users",
+      "reset-password",
+      member.id,
+    ]);
+    expect(sent).toMatchObject({
+      userId: member.id,
+      email,
+      tenantId: acme.tenant.id,
+      expiresAt: expect.stringMatching(ISO),
+    });
+    const mails = readFileSync(resetOutbox, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as PasswordResetEmail);
+    expect(mails.filter((mail) => mail.to === email)).toHaveLength(1);
+    const mail = mails.find((m) => m.to === email) as PasswordResetEmail;
+    expect(mail).toMatchObject({ passwordResetId: sent.id, tenant: { id: acme.tenant.id }, expiresAt: sent.expiresAt });
+    const token = new URLSearchParams(new URL(mail.resetUrl).hash.slice(1)).get("token") ?? "";
+    await caller().auth.confirmPasswordReset({ token, newPassword: "cli-Reset-passphrase-5" });
+    expect(
+      (await caller(session)
+        .user.me()
+        .catch((error: Error) => error)) instanceof Error,
+    ).toBe(true);
+    await caller().auth.login({ email, password: "cli-Reset-passphrase-5", tenant: acme.tenant.id });
+    expect(
+      await sql(
+        "select action, actor_type from audit_events where target_id = ? and action = 'auth.password_reset_requested'",
+        [member.id],
+      ),
+    ).toEqual([{ action: "auth.password_reset_requested", actor_type: "cli" }]);
+    await refused(["users", "reset-password", "00000000-0000-7000-8000-000000000000"], "Not found.");
+    await ok(["users", "deactivate", member.id]);
+    await refused(["users", "reset-password", member.id], "deactivated");
   });
 
   it("--help on every command exits 0 with its usage", async () => {

@@ -25,6 +25,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   THROTTLE: z.enum(["on", "off"]).default("on"),
   APP_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+  EMAIL_HOOK: z.string().trim().min(1).optional(),
   INVITATION_EMAIL_HOOK: z.string().trim().min(1).optional(),
   SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
   TRUST_PROXY: z
@@ -63,9 +64,10 @@ export type Env = {
   databasePoolSize: number | undefined;
   logLevel: z.infer<typeof schema>["LOG_LEVEL"];
   throttle: boolean;
-  /** Where the accept link points: `${appUrl}/accept-invite#token=…`. */
+  /** Where email links point: `${appUrl}/accept-invite#token=…`, `${appUrl}/reset-password#token=…`. */
   appUrl: string;
-  invitationEmailHook: string | undefined;
+  /** The email hook module (`EMAIL_HOOK`, or its older name `INVITATION_EMAIL_HOOK`). */
+  emailHook: string | undefined;
   secretKey: string | undefined;
   /** Whether (and which) proxies' X-Forwarded-* headers to believe for client IP and protocol. */
   trustProxy: boolean | number | string[];
@@ -105,7 +107,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
       /\/+$/,
       "",
     ),
-    invitationEmailHook: env.INVITATION_EMAIL_HOOK,
+    emailHook: env.EMAIL_HOOK ?? env.INVITATION_EMAIL_HOOK,
     secretKey: env.SECRET_KEY,
     trustProxy: env.TRUST_PROXY,
     allowedOrigins: env.ALLOWED_ORIGINS,

@@ -103,6 +103,7 @@ describe("ops router: superusers only", () => {
       webhookDeliveries: () => ({ id: webhookId }),
       removeWebhook: () => ({ id: webhookId }),
       endSessions: () => ({ userId: memberId }),
+      sendPasswordReset: () => ({ id: memberId }),
     };
   }
 
@@ -173,6 +174,9 @@ describe("ops router: superusers only", () => {
       "invitation.extended",
     ]);
     expect((await staff.caller.ops.webhooks()).map((endpoint) => endpoint.id)).not.toContain(webhookId);
+    expect(results.sendPasswordReset).toMatchObject({ userId: memberId, email: "member@ops-auth.example.com" });
+    await h.deliverEmails();
+    expect(h.resetEmails.map((email) => email.to)).toEqual(["member@ops-auth.example.com"]);
   });
 
   it("ops.users without `tenant` is BAD_REQUEST on the field `tenant`; an unknown tenant too", async () => {

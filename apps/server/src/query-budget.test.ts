@@ -35,6 +35,9 @@ const BUDGET = {
   "auth.changePassword": 8,
   "invite.preview": 1,
   "invite.bulk": 8,
+  "auth.requestPasswordReset": 5,
+  "auth.requestPasswordReset (unknown)": 5,
+  "auth.confirmPasswordReset": 8,
 } as const;
 
 type Measured = keyof typeof BUDGET;
@@ -107,6 +110,17 @@ describe("SQL statements per procedure", () => {
     );
     await measure("auth.changePassword", () =>
       admin.auth.changePassword({ currentPassword: STRONG_PASSWORD, newPassword: STRONG_PASSWORD }),
+    );
+    // An address with no account sends the very same statements as one with an account.
+    await measure("auth.requestPasswordReset", () => h.call().auth.requestPasswordReset({ email: adminEmail }));
+    await measure("auth.requestPasswordReset (unknown)", () =>
+      h.call().auth.requestPasswordReset({ email: "nobody-here@example.com" }),
+    );
+    await h.deliverEmails();
+    const resetUrl = h.resetEmails.at(-1)?.resetUrl ?? "";
+    const resetToken = new URLSearchParams(new URL(resetUrl).hash.slice(1)).get("token") ?? "";
+    await measure("auth.confirmPasswordReset", () =>
+      h.call().auth.confirmPasswordReset({ token: resetToken, newPassword: "budget-Reset-phrase-2" }),
     );
   });
 

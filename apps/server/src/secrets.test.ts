@@ -21,12 +21,20 @@ async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
 
 describe("secrets are never stored or logged in plain text", () => {
   let h: Harness;
+  /** Every reset token a hook was handed, also in the tries that failed. */
+  const resetTokensSeen: string[] = [];
   beforeAll(async () => {
     h = await createHarness({
       // Fails for one address, quoting the link (and so the token) in its error.
       hook: (email) => {
         if (email.to.startsWith("bounce")) throw new Error(`mailbox full, could not send ${email.acceptUrl}`);
         h.emails.push(email);
+      },
+      // The first try of every reset email fails, quoting the link.
+      resetHook: (email) => {
+        resetTokensSeen.push(new URLSearchParams(new URL(email.resetUrl).hash.slice(1)).get("token") ?? "");
+        if (email.attempt === 1) throw new Error(`mailbox busy, could not send ${email.resetUrl}`);
+        h.resetEmails.push(email);
       },
       retryDelaysMs: [1000],
     });
@@ -70,24 +78,54 @@ describe("secrets are never stored or logged in plain text", () => {
     const again = await admin.invite.create({ email: `waiting@${name.toLowerCase()}.example.com`, role: "VIEWER" });
     const member = await h.call().invite.accept({ token: invitation.token, password: memberPassword });
     expect(member.roles).toEqual(["ANALYST"]);
-    const memberLogin = await h.call().auth.login({ email: memberEmail, password: memberPassword });
-    expect((await h.call(memberLogin.token).auth.me()).id).toBe(member.id);
+    const memberLoginBeforeReset = await h.call().auth.login({ email: memberEmail, password: memberPassword });
+    expect((await h.call(memberLoginBeforeReset.token).auth.me()).id).toBe(member.id);
 
     // Failures: a wrong password, a forbidden procedure, a spent token, a forged session token.
     const wrong = await rejection(h.call().auth.login({ email: memberEmail, password: wrongPassword }));
     expect(errorDetails(wrong).fieldErrors).toEqual({
       nonFieldErrors: ["Unable to log in with provided credentials."],
     });
-    expect((await rejection(h.call(memberLogin.token).invite.create({ email: "x@example.com" }))).code).toBe(
+    expect((await rejection(h.call(memberLoginBeforeReset.token).invite.create({ email: "x@example.com" }))).code).toBe(
       "FORBIDDEN",
     );
     expect((await rejection(h.call().invite.accept({ token: invitation.token, password: wrongPassword }))).code).toBe(
       "BAD_REQUEST",
     );
+    // Password resets: one used (the member's), one waiting sealed for its retry (the admin's).
+    // Each is delivered on its own, leaving the invitations' outbox as it is.
+    const deliverResetOf = async (email: string) => {
+      const [reset] = await h.db.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ id: string }[]>("select id from password_resets where email = ? and used_at is null", [email]);
+      await h.running.delivery.runOnce(reset?.id);
+    };
+    const memberPasswordAfterReset = `Reset-${unique("pw")}-Anew`;
+    await h.call().auth.requestPasswordReset({ email: memberEmail });
+    await deliverResetOf(memberEmail);
+    h.clock.advance(1000);
+    await deliverResetOf(memberEmail);
+    const memberReset = h.resetEmails.find((e) => e.to === memberEmail);
+    const resetToken = new URLSearchParams(new URL(memberReset?.resetUrl ?? "").hash.slice(1)).get("token") ?? "";
+    await h.call().auth.confirmPasswordReset({ token: resetToken, newPassword: memberPasswordAfterReset });
+    await h.call().auth.requestPasswordReset({ email: adminEmail });
+    await deliverResetOf(adminEmail);
+    const resetRows = await rows("password_resets");
+    expect(resetRows.map((row) => row.email_delivery).sort()).toEqual(["pending", "sent"]);
+    const waitingReset = resetRows.find((row) => row.email_delivery === "pending");
+    expect(waitingReset?.delivery_token_ciphertext).toMatch(/^v1\./);
+    expect(waitingReset?.delivery_last_error).toBe(
+      "mailbox busy, could not send http://127.0.0.1:3000/reset-password#token=[token]",
+    );
+    expect(resetRows.find((row) => row.email_delivery === "sent")?.token_hash).toBe(sha256(resetToken));
+    const memberLoginAfterReset = await h.call().auth.login({ email: memberEmail, password: memberPasswordAfterReset });
+
     const [sessionId] = adminLogin.token.split(".");
     const forged = `${sessionId}.${"a".repeat(24)}`;
     expect((await rejection(h.call(forged).auth.me())).code).toBe("UNAUTHORIZED");
 
+    const memberLogin = memberLoginAfterReset;
     const sessionSecrets = [adminLogin.token, memberLogin.token].map((token) => token.split(".")[1] ?? "");
     for (const secret of sessionSecrets) expect(secret).toMatch(/^[a-z2-9]{24}$/);
     const plainSecrets = {
@@ -108,7 +146,15 @@ describe("secrets are never stored or logged in plain text", () => {
       webhookSecret: endpoint.secret,
       webhookSecretKey: endpoint.secret.slice("whsec_".length),
       staffSession: staff.token,
+      memberPasswordAfterReset,
+      resetToken,
+      // How the reset link carries it.
+      encodedResetToken: encodeURIComponent(resetToken),
+      memberSessionBeforeReset: memberLoginBeforeReset.token,
+      ...Object.fromEntries(resetTokensSeen.map((token, i) => [`resetTokenSeen${i}`, token])),
     };
+    // the member's token twice (failed, then sent) and the admin's once (failed, waiting for its retry)
+    expect(new Set(resetTokensSeen).size).toBe(2);
     for (const value of Object.values(plainSecrets)) expect(value.length).toBeGreaterThanOrEqual(20);
 
     // Every row of every table.

@@ -6,8 +6,8 @@ import type { InvitationMailbox } from "./domain/context.js";
 import { purgeInvitations } from "./domain/invitations.js";
 import type { Env } from "./env.js";
 import type { Logger } from "./logger.js";
-import { InvitationDelivery } from "./mail/delivery.js";
-import { type InvitationEmailHook, loadInvitationEmailHook, logInvitationEmail } from "./mail/hook.js";
+import { EmailDelivery, invitationEmails, passwordResetEmails } from "./mail/delivery.js";
+import { type InvitationEmailHook, loadEmailHooks, logEmailHooks, type PasswordResetEmailHook } from "./mail/hook.js";
 import { createSealer, loadServerKey } from "./mail/sealer.js";
 import { Throttle } from "./throttle.js";
 import { WebhookDelivery } from "./webhooks/delivery.js";
@@ -27,7 +27,7 @@ export interface AppServices {
 
 export interface RunningServices {
   services: AppServices;
-  delivery: InvitationDelivery;
+  delivery: EmailDelivery;
   webhooks: WebhookDelivery;
   /** Starts the background work: email and webhook delivery, throttle-counter pruning and (if configured) the purge. */
   start(): void;
@@ -38,6 +38,7 @@ export interface RunningServices {
 export interface ServiceOverrides {
   clock?: Clock;
   hook?: InvitationEmailHook;
+  resetHook?: PasswordResetEmailHook;
   key?: Buffer;
   retryDelaysMs?: number[];
   hookTimeoutMs?: number;
@@ -56,18 +57,18 @@ export async function createServices(
   overrides: ServiceOverrides = {},
 ): Promise<RunningServices> {
   const clock = overrides.clock ?? systemClock;
-  const hook =
-    overrides.hook ??
-    (env.invitationEmailHook ? await loadInvitationEmailHook(env.invitationEmailHook) : logInvitationEmail(logger));
+  const hooks = env.emailHook ? await loadEmailHooks(env.emailHook, logger) : logEmailHooks(logger);
   const key = overrides.key ?? loadServerKey(env.secretKey, join(env.dataDir, "secret.key"));
   const sealer = createSealer(key);
-  const delivery = new InvitationDelivery({
+  const delivery = new EmailDelivery({
     orm: db.orm,
-    hook,
     sealer,
     clock,
     logger,
-    acceptUrlBase: `${env.appUrl}/accept-invite`,
+    kinds: [
+      invitationEmails(overrides.hook ?? hooks.sendInvitationEmail, `${env.appUrl}/accept-invite`),
+      passwordResetEmails(overrides.resetHook ?? hooks.sendPasswordResetEmail, `${env.appUrl}/reset-password`),
+    ],
     retryDelaysMs: overrides.retryDelaysMs,
     hookTimeoutMs: overrides.hookTimeoutMs,
     leaseMs: overrides.leaseMs,

@@ -114,6 +114,26 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
 
+  "users reset-password": {
+    usage: "users reset-password <user id>",
+    summary: "email a user a one-time password reset link (valid 60 minutes), as if they had asked",
+    positionals: ["id"],
+    async run(ctx) {
+      const userId = parse(id, ctx.positionals[0], "id");
+      const reset = await withApi(ctx, async (api, running) => {
+        const sent = await api.ops.sendPasswordReset({ id: userId });
+        // Only this email: the others are the server's to deliver.
+        await running.delivery.runOnce(sent.id);
+        return sent;
+      });
+      renderOne(
+        ctx.out,
+        { ...reset },
+        `Password reset link sent to ${reset.email} (user ${reset.userId}); it works once, until ${reset.expiresAt}.`,
+      );
+    },
+  },
+
   "users remove": {
     usage: "users remove <user id>",
     summary: "delete a member with their roles and sessions; audit events stay (a tenant's last active ADMIN stays)",

@@ -39,6 +39,8 @@ export const AUDIT_ACTIONS = [
   "auth.password_changed",
   "auth.session_ended",
   "auth.sessions_ended",
+  "auth.password_reset_requested",
+  "auth.password_reset",
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -47,7 +49,7 @@ export interface AuditRecord {
   action: AuditAction;
   tenantId: string | null;
   target?: {
-    type: "tenant" | "user" | "invitation" | "role_assignment" | "session" | "webhook_endpoint";
+    type: "tenant" | "user" | "invitation" | "role_assignment" | "session" | "webhook_endpoint" | "password_reset";
     id: string;
   };
   /** Small and never secret: no passwords, tokens or hashes. */
@@ -93,6 +95,18 @@ export async function insertAudit(
 
 const AUDIT_COLUMNS =
   "id, occurred_at, actor_type, actor_id, actor_email, tenant_id, action, target_type, target_id, details, ip, user_agent";
+/** Writes several events in one statement, through `em` (inside the caller's transaction when `em` is a transaction's). */
+export async function insertAudits(
+  em: EntityManager,
+  audit: AuditContext,
+  records: AuditRecord[],
+  at: Date,
+): Promise<void> {
+  await em.insertMany(
+    AuditEvent,
+    records.map((record) => columns(audit, record, at)),
+  );
+}
 
 /**
  * The same event as one `insert … select` fragment, for statements that make

@@ -20,9 +20,34 @@ export interface InvitationEmail {
 
 export type InvitationEmailHook = (email: InvitationEmail) => unknown | Promise<unknown>;
 
+/** What `sendPasswordResetEmail` receives for every password reset requested. */
+export interface PasswordResetEmail {
+  passwordResetId: string;
+  /** The account's address. */
+  to: string;
+  /** The account's tenant; null for platform (superuser) accounts. */
+  tenant: { id: string; name: string; slug: string } | null;
+  /** ISO 8601; the link works once, until then. */
+  expiresAt: string;
+  /** The link the user follows; it carries the token, so treat it as a secret. */
+  resetUrl: string;
+  /** How many times delivery has been tried, this one included. */
+  attempt: number;
+}
+
+export type PasswordResetEmailHook = (email: PasswordResetEmail) => unknown | Promise<unknown>;
+
+/** The deployment's email senders, one per kind of email. */
+export interface EmailHooks {
+  sendInvitationEmail: InvitationEmailHook;
+  sendPasswordResetEmail: PasswordResetEmailHook;
+}
+
+const NOT_SENT = "set EMAIL_HOOK to deliver";
+
 /**
  * The default hook writes one structured log line, without the link (it holds
- * the token). Deployments send real email by setting `INVITATION_EMAIL_HOOK`.
+ * the token). Deployments send real email by setting `EMAIL_HOOK`.
  */
 export function logInvitationEmail(logger: Logger): InvitationEmailHook {
   return (email) => {
@@ -41,13 +66,34 @@ export function logInvitationEmail(logger: Logger): InvitationEmailHook {
   };
 }
 
+/** As `logInvitationEmail`, for password resets: one line, never the link. */
+export function logPasswordResetEmail(logger: Logger): PasswordResetEmailHook {
+  return (email) => {
+    logger.info(
+      {
+        event: "password_reset_email",
+        passwordResetId: email.passwordResetId,
+        to: email.to,
+        tenant: email.tenant?.slug ?? null,
+        expiresAt: email.expiresAt,
+        resetUrl: "[redacted: holds the token]",
+      },
+      `password reset email (default hook: logged, not sent; ${NOT_SENT})`,
+    );
+  };
+}
+
+async function importHookModule(modulePath: string): Promise<Record<string, unknown>> {
+  return (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
+}
+
 /**
  * Loads a deployment's hook: a module path (absolute, or relative to the
  * working directory) whose `sendInvitationEmail` (or default) export is a
  * function taking an `InvitationEmail`.
  */
 export async function loadInvitationEmailHook(modulePath: string): Promise<InvitationEmailHook> {
-  const module = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
+  const module = await importHookModule(modulePath);
   const hook = module.sendInvitationEmail ?? module.default;
   if (typeof hook !== "function") {
     throw new Error(
@@ -55,4 +101,34 @@ export async function loadInvitationEmailHook(modulePath: string): Promise<Invit
     );
   }
   return hook as InvitationEmailHook;
+}
+
+/**
+ * Loads the `EMAIL_HOOK` module: it exports `sendInvitationEmail` (or a
+ * default export, the older form) and/or `sendPasswordResetEmail`. A kind
+ * it does not export is logged as the default hook does; exporting neither
+ * is a configuration mistake.
+ */
+export async function loadEmailHooks(modulePath: string, logger: Logger): Promise<EmailHooks> {
+  const module = await importHookModule(modulePath);
+  const invitation = module.sendInvitationEmail ?? module.default;
+  const reset = module.sendPasswordResetEmail;
+  const isFunction = (value: unknown) => typeof value === "function";
+  if ((invitation !== undefined && !isFunction(invitation)) || (reset !== undefined && !isFunction(reset))) {
+    throw new Error(`EMAIL_HOOK=${modulePath}: sendInvitationEmail and sendPasswordResetEmail must be functions.`);
+  }
+  if (!isFunction(invitation) && !isFunction(reset)) {
+    throw new Error(
+      `EMAIL_HOOK=${modulePath} must export a function named sendInvitationEmail or sendPasswordResetEmail (or a default export).`,
+    );
+  }
+  return {
+    sendInvitationEmail: isFunction(invitation) ? (invitation as InvitationEmailHook) : logInvitationEmail(logger),
+    sendPasswordResetEmail: isFunction(reset) ? (reset as PasswordResetEmailHook) : logPasswordResetEmail(logger),
+  };
+}
+
+/** The log-only hooks, used when no `EMAIL_HOOK` is set. */
+export function logEmailHooks(logger: Logger): EmailHooks {
+  return { sendInvitationEmail: logInvitationEmail(logger), sendPasswordResetEmail: logPasswordResetEmail(logger) };
 }

@@ -93,6 +93,25 @@ export const REST_ROUTES: RestRoute[] = [
     tag: "auth",
   },
   {
+    method: "POST",
+    path: "/api/auth/password/reset/",
+    procedure: "auth.requestPasswordReset",
+    status: 202,
+    body: ["email", "tenant"],
+    summary:
+      "Email a one-time reset link (60 minutes) to each active account with this address; the same answer whether or not one exists (throttled per IP and per email)",
+    tag: "auth",
+  },
+  {
+    method: "POST",
+    path: "/api/auth/password/reset/confirm/",
+    procedure: "auth.confirmPasswordReset",
+    status: 204,
+    body: ["token", "new_password"],
+    summary: "Set a new password with a reset token (once); every session of the user ends (throttled per IP)",
+    tag: "auth",
+  },
+  {
     method: "GET",
     path: "/api/auth/sessions/",
     procedure: "auth.sessions",

@@ -6,7 +6,7 @@ import { ManualClock } from "../domain/clock.js";
 import { createSuperuser } from "../domain/users.js";
 import { loadEnv } from "../env.js";
 import { createLogger } from "../logger.js";
-import type { InvitationEmail, InvitationEmailHook } from "../mail/hook.js";
+import type { InvitationEmail, InvitationEmailHook, PasswordResetEmail, PasswordResetEmailHook } from "../mail/hook.js";
 import { createServices, type RunningServices } from "../services.js";
 import { createContext, type RequestInfo } from "../trpc/context.js";
 import { createCaller } from "../trpc/router.js";
@@ -17,6 +17,8 @@ export interface HarnessOptions {
   backend?: TestBackend;
   /** Replaces the recording email hook (which records every email in `emails`). */
   hook?: InvitationEmailHook;
+  /** Replaces the recording password reset hook (which records every email in `resetEmails`). */
+  resetHook?: PasswordResetEmailHook;
   retryDelaysMs?: number[];
   webhookRetryDelaysMs?: number[];
   webhookTimeoutMs?: number;
@@ -35,6 +37,8 @@ export interface Harness {
   running: RunningServices;
   /** Every email the default test hook received, in order. */
   emails: InvitationEmail[];
+  /** Every password reset email the default test hook received, in order. */
+  resetEmails: PasswordResetEmail[];
   /** Every log line written, as parsed JSON. */
   logLines(): Record<string, unknown>[];
   /** Every SQL statement sent since the last `resetQueries()`. */
@@ -59,6 +63,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   // decides anything (every timestamp and expiry comes from this clock).
   const clock = new ManualClock();
   const emails: InvitationEmail[] = [];
+  const resetEmails: PasswordResetEmail[] = [];
   const logText: string[] = [];
   const logger = createLogger(
     "debug",
@@ -85,6 +90,11 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       ((email) => {
         emails.push(email);
       }),
+    resetHook:
+      options.resetHook ??
+      ((email) => {
+        resetEmails.push(email);
+      }),
   });
   return {
     db,
@@ -92,6 +102,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     clock,
     running,
     emails,
+    resetEmails,
     logLines: () =>
       logText
         .join("")

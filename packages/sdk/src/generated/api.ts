@@ -86,6 +86,29 @@ export interface ApiProcedures {
       input?: undefined;
       output: undefined;
     };
+    /**
+     * Emails a one-time reset link to each active account with this address;
+     * the same answer, in about the same time, whether or not there is one.
+     */
+    requestPasswordReset: {
+      kind: "mutation";
+      input: {
+        email: string;
+        tenant?: string;
+      };
+      output: {
+        detail: string;
+      };
+    };
+    /** Sets the password with a reset token (once); every session of the user ends. */
+    confirmPasswordReset: {
+      kind: "mutation";
+      input: {
+        token: string;
+        newPassword: string;
+      };
+      output: undefined;
+    };
   };
   tenant: {
     /** Self-service sign-up: the tenant and its first ADMIN. */
@@ -552,7 +575,9 @@ export interface ApiProcedures {
           | "user.deleted"
           | "auth.password_changed"
           | "auth.session_ended"
-          | "auth.sessions_ended";
+          | "auth.sessions_ended"
+          | "auth.password_reset_requested"
+          | "auth.password_reset";
         actor?: string;
         since?: string;
         until?: string;
@@ -587,7 +612,9 @@ export interface ApiProcedures {
           | "user.deleted"
           | "auth.password_changed"
           | "auth.session_ended"
-          | "auth.sessions_ended";
+          | "auth.sessions_ended"
+          | "auth.password_reset_requested"
+          | "auth.password_reset";
         occurredAt: string;
         actorType: "anonymous" | "user" | "system" | "cli";
         actorId: string | null;
@@ -630,7 +657,9 @@ export interface ApiProcedures {
           | "user.deleted"
           | "auth.password_changed"
           | "auth.session_ended"
-          | "auth.sessions_ended";
+          | "auth.sessions_ended"
+          | "auth.password_reset_requested"
+          | "auth.password_reset";
         actor?: string;
         since?: string;
         until?: string;
@@ -667,7 +696,9 @@ export interface ApiProcedures {
             | "user.deleted"
             | "auth.password_changed"
             | "auth.session_ended"
-            | "auth.sessions_ended";
+            | "auth.sessions_ended"
+            | "auth.password_reset_requested"
+            | "auth.password_reset";
           occurredAt: string;
           actorType: "anonymous" | "user" | "system" | "cli";
           actorId: string | null;
@@ -872,7 +903,9 @@ export interface ApiProcedures {
           | "user.deleted"
           | "auth.password_changed"
           | "auth.session_ended"
-          | "auth.sessions_ended";
+          | "auth.sessions_ended"
+          | "auth.password_reset_requested"
+          | "auth.password_reset";
         actor?: string;
         since?: string;
         until?: string;
@@ -907,7 +940,9 @@ export interface ApiProcedures {
           | "user.deleted"
           | "auth.password_changed"
           | "auth.session_ended"
-          | "auth.sessions_ended";
+          | "auth.sessions_ended"
+          | "auth.password_reset_requested"
+          | "auth.password_reset";
         occurredAt: string;
         actorType: "anonymous" | "user" | "system" | "cli";
         actorId: string | null;
@@ -918,6 +953,21 @@ export interface ApiProcedures {
           [key: string]: unknown;
         };
       }[];
+    };
+    /** Emails a user (by id) a password reset link, as if they had asked; the link is only in the email. */
+    sendPasswordReset: {
+      kind: "mutation";
+      input: {
+        tenant?: string;
+        id: string;
+      };
+      output: {
+        id: string;
+        userId: string;
+        email: string;
+        tenantId: string | null;
+        expiresAt: string;
+      };
     };
     /** Platform webhook endpoints (API.md, "Events for provisioners"). */
     webhooks: {
@@ -1033,6 +1083,8 @@ export const procedureKinds = {
     sessions: "query",
     endSession: "mutation",
     endOtherSessions: "mutation",
+    requestPasswordReset: "mutation",
+    confirmPasswordReset: "mutation",
   },
   tenant: {
     create: "mutation",
@@ -1083,6 +1135,7 @@ export const procedureKinds = {
     revokeRole: "mutation",
     endSessions: "mutation",
     audit: "query",
+    sendPasswordReset: "mutation",
     webhooks: "query",
     createWebhook: "mutation",
     removeWebhook: "mutation",

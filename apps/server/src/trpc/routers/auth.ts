@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { endOtherSessions, endOwnSession, listOwnSessions } from "../../domain/my-sessions.js";
+import { confirmPasswordReset, requestPasswordReset } from "../../domain/password-resets.js";
 import { changePassword } from "../../domain/passwords.js";
 import { login, logout } from "../../domain/sessions.js";
 import { me } from "../../domain/users.js";
@@ -11,12 +12,14 @@ import {
   sessionId,
   sessionOutput,
   tenantRef,
+  token,
   userOutput,
 } from "../../schemas.js";
 import { THROTTLE_RULES } from "../../throttle.js";
 import { publicProcedure, router, sessionProcedure, throttled } from "../trpc.js";
 
 const loginInput = fields({ email, password, tenant: tenantRef.optional() });
+const resetInput = fields({ email, tenant: tenantRef.optional() });
 
 export const authRouter = router({
   /** Starts a session; its token is the bearer token and the cookie value. */
@@ -67,4 +70,27 @@ export const authRouter = router({
   endOtherSessions: sessionProcedure.mutation(async ({ ctx }) => {
     await endOtherSessions(ctx.svc, ctx.caller);
   }),
+
+  /**
+   * Emails a one-time reset link to each active account with this address;
+   * the same answer, in about the same time, whether or not there is one.
+   */
+  requestPasswordReset: publicProcedure
+    .input(resetInput)
+    .use(
+      throttled([
+        { rule: THROTTLE_RULES.passwordResetPerIp, by: "ip" },
+        { rule: THROTTLE_RULES.passwordResetPerEmail, by: (input) => (input as z.infer<typeof resetInput>).email },
+      ]),
+    )
+    .output(z.object({ detail: z.string() }))
+    .mutation(({ ctx, input }) => requestPasswordReset(ctx.svc, input)),
+
+  /** Sets the password with a reset token (once); every session of the user ends. */
+  confirmPasswordReset: publicProcedure
+    .use(throttled([{ rule: THROTTLE_RULES.passwordResetConfirmPerIp, by: "ip" }]))
+    .input(fields({ token, newPassword: password }))
+    .mutation(async ({ ctx, input }) => {
+      await confirmPasswordReset(ctx.svc, input);
+    }),
 });

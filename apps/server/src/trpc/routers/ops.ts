@@ -10,6 +10,7 @@ import {
   revokeInvitation,
 } from "../../domain/invitations.js";
 import { endSessionsOfUser } from "../../domain/my-sessions.js";
+import { sendPasswordReset } from "../../domain/password-resets.js";
 import { grantRole, listRoleAssignments, revokeRole } from "../../domain/roles.js";
 import { listTenants } from "../../domain/tenants.js";
 import { listUsers } from "../../domain/users.js";
@@ -117,6 +118,20 @@ export const opsRouter = router({
     .input(fields(auditFilters).default({}))
     .output(z.array(auditEventOutput))
     .query(async ({ ctx, input }) => (await listAuditEvents(ctx.svc, ctx.scope, input)).results),
+
+  /** Emails a user (by id) a password reset link, as if they had asked; the link is only in the email. */
+  sendPasswordReset: superuserProcedure
+    .input(fields({ id }))
+    .output(
+      z.object({
+        id: z.string().describe("the reset's id (not its token)"),
+        userId: z.string(),
+        email: z.string(),
+        tenantId: z.string().nullable(),
+        expiresAt: z.string(),
+      }),
+    )
+    .mutation(({ ctx, input }) => sendPasswordReset(ctx.svc, ctx.scope, input.id)),
 
   /** Platform webhook endpoints (API.md, "Events for provisioners"). */
   webhooks: superuserProcedure.output(z.array(webhookEndpointOutput)).query(({ ctx }) => listWebhookEndpoints(ctx.svc)),
