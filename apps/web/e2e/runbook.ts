@@ -8,6 +8,8 @@ const PASSWORD = "violet-harbour-lantern-42";
 const ADMIN = { email: "ada@acme.example", first: "Ada", last: "Lovelace" };
 const MEMBER = { email: "grace@acme.example", first: "Grace", last: "Hopper" };
 const STAFF = { email: "ops@platform.example" };
+const NEW_PASSWORD = "copper-meadow-compass-77";
+const LAST_ADMIN = "This is the tenant's last ADMIN (inactive members do not count)";
 
 /** A fresh browser profile (its own cookies), whose pages report anything the script policy blocked. */
 async function newPage(browser: Browser): Promise<Page> {
@@ -116,8 +118,8 @@ export const runbook: Step[] = [
     async run({ server, outbox, check }) {
       await admin.getByRole("link", { name: "Invitations" }).click();
       await heading(admin, "Invitations");
-      await admin.getByLabel("Email").fill(MEMBER.email);
-      await admin.getByLabel("Role").selectOption("ANALYST");
+      await admin.getByLabel("Email", { exact: true }).fill(MEMBER.email);
+      await admin.getByLabel("Role", { exact: true }).selectOption("ANALYST");
       await admin.getByRole("button", { name: "Invite", exact: true }).click();
       await admin.getByText(`Invitation sent to ${MEMBER.email}.`).waitFor();
       const email = await emailTo(outbox, MEMBER.email);
@@ -140,10 +142,8 @@ export const runbook: Step[] = [
       await member.goto(`${server.url}/accept-invite`);
       await heading(member, "No invitation in this link");
       await check(member, "accept-missing");
+      // The preview answers before anything is typed.
       await member.goto(`${server.url}/accept-invite?token=not-a-real-token`);
-      await heading(member, "Accept your invitation");
-      await member.getByLabel("Password").fill(PASSWORD);
-      await member.getByRole("button", { name: "Accept invitation" }).click();
       await heading(member, "This invitation link does not work");
       await check(member, "accept-invalid");
     },
@@ -157,6 +157,10 @@ export const runbook: Step[] = [
       // Current emails link with `#token=` (never in a server log); the older `?token=` works as well.
       await member.goto(`${server.url}/accept-invite#token=${encodeURIComponent(token)}`);
       await heading(member, "Accept your invitation");
+      const preview = member.getByRole("region", { name: "Join Acme Robotics" });
+      for (const words of [MEMBER.email, "Analyst", `${ADMIN.first} ${ADMIN.last}`, "UTC"]) {
+        await preview.getByText(words).waitFor();
+      }
       await check(member, "accept");
       await member.getByLabel("First name").fill(MEMBER.first);
       await member.getByLabel("Last name").fill(MEMBER.last);
@@ -173,8 +177,6 @@ export const runbook: Step[] = [
       assert.equal(await member.getByRole("button", { name: `Roles of ${ADMIN.email}` }).count(), 0);
 
       await member.goto(`${server.url}/accept-invite#token=${encodeURIComponent(token)}`);
-      await member.getByLabel("Password").fill(PASSWORD);
-      await member.getByRole("button", { name: "Accept invitation" }).click();
       await heading(member, "This invitation was already accepted");
       await check(member, "accept-accepted");
     },
@@ -243,19 +245,139 @@ export const runbook: Step[] = [
     },
   },
   {
-    name: "a member whose session ends elsewhere is taken from the open page to sign in",
-    async run({ server }) {
+    name: "the admin deactivates the member, whose open page lands on sign in; the last ADMIN is refused in the API's words",
+    async run({ server, check }) {
       await member.goto(`${server.url}/members`);
       await heading(member, "Members");
-      // The session ends outside this page (here: signing out in another tab of the same browser).
-      const other = await member.context().newPage();
-      await other.goto(`${server.url}/account`);
-      await other.getByRole("button", { name: "Sign out" }).click();
-      await heading(other, "Sign in");
-      await other.close();
+      await admin.getByRole("link", { name: "Members" }).click();
+      await heading(admin, "Members");
+      await admin.getByRole("button", { name: `Deactivate ${MEMBER.email}` }).click();
+      const confirm = admin.getByRole("dialog", { name: `Deactivate ${MEMBER.first} ${MEMBER.last}?` });
+      await check(admin, "members-deactivate-confirm");
+      await confirm.getByRole("button", { name: "Deactivate member" }).click();
+      await admin.getByText(`${MEMBER.first} ${MEMBER.last} is deactivated and signed out everywhere.`).waitFor();
+      await admin
+        .getByRole("row", { name: new RegExp(MEMBER.email) })
+        .getByText("Inactive")
+        .waitFor();
+
+      // The member's open page: the next thing they do meets the ended session.
       await member.getByRole("link", { name: "Account" }).click();
       await heading(member, "Sign in");
       await member.getByText("Your session has ended").waitFor();
+      await member.getByLabel("Email").fill(MEMBER.email);
+      await member.getByLabel("Password").fill(PASSWORD);
+      await member.getByRole("button", { name: "Sign in" }).click();
+      await member.getByText("Unable to log in with provided credentials.").waitFor();
+
+      for (const action of ["Deactivate", "Remove"]) {
+        await admin.getByRole("button", { name: `${action} ${ADMIN.email}` }).click();
+        await admin
+          .getByRole("dialog")
+          .getByRole("button", { name: `${action} member` })
+          .click();
+        await admin.getByRole("alert").getByText(LAST_ADMIN).waitFor();
+        await admin.getByRole("dialog").waitFor({ state: "hidden" });
+      }
+
+      await admin.getByLabel("Show").selectOption("false");
+      await admin.getByRole("cell", { name: ADMIN.email, exact: true }).waitFor({ state: "detached" });
+      await check(admin, "members-inactive");
+      await admin.getByRole("button", { name: `Activate ${MEMBER.email}` }).click();
+      await admin.getByText(`${MEMBER.first} ${MEMBER.last} is active again and may sign in.`).waitFor();
+      await admin.getByText("No inactive members.").waitFor();
+      await admin.getByLabel("Show").selectOption("");
+      await signIn(member, server.url, MEMBER.email);
+      await heading(member, "Members");
+    },
+  },
+  {
+    name: "the member edits their name, ends their other sessions, and changes the password with the policy inline",
+    async run({ browser, server, check }) {
+      const elsewhere = [await newPage(browser), await newPage(browser)];
+      for (const page of elsewhere) {
+        await signIn(page, server.url, MEMBER.email);
+        await heading(page, "Members");
+      }
+      await member.getByRole("link", { name: "Account" }).click();
+      await heading(member, "Account");
+      const sessions = member.getByRole("region", { name: "Your sessions" });
+      await sessions
+        .getByRole("button", { name: /^End session/ })
+        .nth(1)
+        .waitFor();
+      assert.equal(await sessions.getByText("This browser").count(), 1);
+      assert.equal(await sessions.getByText("127.0.0.1").count(), 3);
+      await check(member, "account-sessions");
+
+      await member.getByLabel("First name").fill("Amazing Grace");
+      await member.getByRole("button", { name: "Save name" }).click();
+      await member.getByText("Your name is saved.").waitFor();
+      await member.getByRole("region", { name: "Profile" }).getByText("Amazing Grace Hopper").waitFor();
+
+      await sessions
+        .getByRole("button", { name: /^End session/ })
+        .first()
+        .click();
+      await member.getByText("That session has ended").waitFor();
+      assert.equal(await sessions.getByRole("button", { name: /^End session/ }).count(), 1);
+      await member.getByRole("button", { name: "End all other sessions" }).click();
+      await member.getByText("Every other session has ended").waitFor();
+      assert.equal(await sessions.getByRole("row").count(), 2);
+      assert.ok(await member.getByRole("button", { name: "End all other sessions" }).isDisabled());
+      for (const page of elsewhere) {
+        await page.getByRole("link", { name: "Account" }).click();
+        await heading(page, "Sign in");
+      }
+
+      await member.getByLabel("Current password").fill("not-my-password");
+      await member.getByLabel("New password").fill(NEW_PASSWORD);
+      await member.getByRole("button", { name: "Change password" }).click();
+      await assertDescribed(member, "Current password", "Your old password was entered incorrectly.");
+      await member.getByLabel("Current password").fill(PASSWORD);
+      await member.getByLabel("New password").fill("password");
+      await member.getByRole("button", { name: "Change password" }).click();
+      await assertDescribed(member, "New password", "This password is too common.");
+      await check(member, "account-password-errors");
+      await member.getByLabel("New password").fill(NEW_PASSWORD);
+      await member.getByRole("button", { name: "Change password" }).click();
+      await member.getByText("Password changed.").waitFor();
+      const later = elsewhere[0] as Page;
+      await signIn(later, server.url, MEMBER.email, NEW_PASSWORD);
+      await heading(later, "Members");
+      for (const page of elsewhere) await page.context().close();
+    },
+  },
+  {
+    name: "the admin invites several addresses at once and reads a result per address",
+    async run({ check }) {
+      await admin.getByRole("link", { name: "Invitations" }).click();
+      await heading(admin, "Invitations");
+      const bulk = admin.getByRole("region", { name: "Invite several people" });
+      await bulk.getByRole("button", { name: "Invite all" }).click();
+      await assertDescribed(admin, "Email addresses", "This list may not be empty.");
+      await bulk
+        .getByLabel("Email addresses")
+        .fill(`kim@acme.example, lee@acme.example\nnot-an-address\n${MEMBER.email}\nkim@acme.example`);
+      await bulk.getByLabel("Role for all").selectOption("VIEWER");
+      await bulk.getByRole("button", { name: "Invite all" }).click();
+      await bulk.getByText("2 invited, 3 not invited").waitFor();
+      const results = bulk.getByRole("region", { name: "Bulk invite results" });
+      const result = (email: string) => results.getByRole("row", { name: new RegExp(email) });
+      await result("lee@acme.example").getByText("Invited").waitFor();
+      await result("not-an-address").getByText("Enter a valid email address.").waitFor();
+      await result(MEMBER.email).getByText("A user with this email already exists in this tenant.").waitFor();
+      await results.getByText("This email appears more than once in this request.").waitFor();
+      assert.equal(
+        await bulk.getByLabel("Email addresses").inputValue(),
+        `not-an-address\n${MEMBER.email}\nkim@acme.example`,
+      );
+      await admin
+        .getByRole("table", { name: "Invitations" })
+        .getByRole("row", { name: /lee@acme\.example/ })
+        .getByText("Viewer")
+        .waitFor();
+      await check(admin, "invitations-bulk");
     },
   },
   {
@@ -279,7 +401,7 @@ export const runbook: Step[] = [
       await admin.getByRole("link", { name: "Invitations" }).click();
       const before = emailCount(outbox);
       for (const address of ["late@acme.example", "gone@acme.example"]) {
-        await admin.getByLabel("Email").fill(address);
+        await admin.getByLabel("Email", { exact: true }).fill(address);
         await admin.getByRole("button", { name: "Invite", exact: true }).click();
         await admin.getByText(`Invitation sent to ${address}.`).waitFor();
       }
@@ -294,6 +416,11 @@ export const runbook: Step[] = [
         ["late@acme.example"],
       );
       assert.equal(aged, 1);
+      const expired = await newPage(suite.browser);
+      await expired.goto((await emailTo(outbox, "late@acme.example")).acceptUrl);
+      await heading(expired, "This invitation has expired");
+      await check(expired, "accept-expired");
+      await expired.context().close();
 
       createSuperuser(serverEnv, STAFF.email, PASSWORD);
       staff = await newPage(suite.browser);

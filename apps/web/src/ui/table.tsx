@@ -26,9 +26,15 @@ export function Cell({ children, className }: { children: ReactNode; className?:
   return <td className={className ?? "px-3 py-2 align-top whitespace-nowrap"}>{children}</td>;
 }
 
-export function Badge({ children }: { children: ReactNode }) {
+const BADGE_TONES = {
+  neutral: "border-slate-300 bg-slate-100 text-slate-800",
+  positive: "border-emerald-300 bg-emerald-50 text-emerald-900",
+  muted: "border-slate-400 bg-white text-slate-700",
+};
+
+export function Badge({ children, tone = "neutral" }: { children: ReactNode; tone?: keyof typeof BADGE_TONES }) {
   return (
-    <span className="inline-block rounded-full border border-slate-300 bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-800">
+    <span className={`inline-block rounded-full border px-2 py-0.5 text-xs font-medium ${BADGE_TONES[tone]}`}>
       {children}
     </span>
   );
