@@ -8,9 +8,10 @@ import { Button } from "../ui/button.tsx";
 import { Card } from "../ui/card.tsx";
 import { TextField } from "../ui/field.tsx";
 import { QueryState } from "../ui/query-state.tsx";
-import { Badge, Cell, Table } from "../ui/table.tsx";
+import { Badge } from "../ui/table.tsx";
 import { useProblem, valuesOf } from "./forms.ts";
-import { ME_KEY, useMe } from "./session.ts";
+import { ME_KEY, PASSWORD_POLICY, useMe } from "./session.ts";
+import { browserSummary } from "./user-agent.ts";
 
 /** The caller's own first and last name. */
 export function NamesForm() {
@@ -117,7 +118,7 @@ export function PasswordForm() {
           name="newPassword"
           type="password"
           autoComplete="new-password"
-          hint="At least 8 characters, not a common password, not all digits, and not like your name or email."
+          hint={PASSWORD_POLICY}
           error={errors.fields.newPassword}
         />
         <Button type="submit" disabled={change.isPending}>
@@ -133,9 +134,10 @@ export function SessionsPanel() {
   const queryClient = useQueryClient();
   const [message, setMessage] = useState<{ tone: "error" | "success"; words: string } | null>(null);
   const sessions = useQuery({ queryKey: ["auth.sessions"], queryFn: () => api.auth.sessions.query() });
+  // Said once the list shows the change, so the words and the list agree.
   const done = (words: string) => async () => {
-    setMessage({ tone: "success", words });
     await queryClient.invalidateQueries({ queryKey: ["auth.sessions"] });
+    setMessage({ tone: "success", words });
   };
   const failed = (error: unknown) => setMessage({ tone: "error", words: describeProblem(toProblem(error)) });
   const endOne = useMutation({
@@ -160,38 +162,35 @@ export function SessionsPanel() {
       )}
       <QueryState query={sessions} empty="No sessions." isEmpty={(list) => list.length === 0}>
         {(list) => (
-          <Table caption="Your sessions" head={["Browser", "IP address", "Signed in", "Expires", "Actions"]}>
-            {list.map((session) => (
-              <tr key={session.id}>
-                <Cell className="min-w-56 px-3 py-2 align-top break-words">
-                  <span className="block max-w-md">{session.userAgent ?? "Unknown browser"}</span>
-                  {session.current && (
-                    <span className="mt-1 block">
-                      <Badge tone="positive">This browser</Badge>
-                    </span>
-                  )}
-                </Cell>
-                <Cell>{session.ip ?? "—"}</Cell>
-                <Cell>{formatInstant(session.createdAt)}</Cell>
-                <Cell>{formatInstant(session.expiresAt)}</Cell>
-                <Cell>
-                  {session.current ? (
-                    "—"
-                  ) : (
-                    <Button
-                      variant="secondary"
-                      size="sm"
-                      aria-label={`End session signed in ${formatInstant(session.createdAt)} from ${session.ip ?? "an unknown address"}`}
-                      disabled={endOne.isPending}
-                      onClick={() => endOne.mutate(session.id)}
-                    >
-                      End session
-                    </Button>
-                  )}
-                </Cell>
-              </tr>
+          <ul aria-label="Your sessions" className="divide-y divide-slate-200 rounded-md border border-slate-200">
+            {/* This browser first, then the others newest first (as the API lists them). */}
+            {[...list.filter((each) => each.current), ...list.filter((each) => !each.current)].map((session) => (
+              <li key={session.id} className="flex flex-wrap items-start justify-between gap-3 px-4 py-3 text-sm">
+                <div className="min-w-0 flex-1 space-y-1">
+                  <p className="flex flex-wrap items-center gap-2 font-medium text-slate-900">
+                    {browserSummary(session.userAgent)}
+                    {session.current && <Badge tone="positive">This browser</Badge>}
+                  </p>
+                  <p className="text-slate-700">
+                    IP address {session.ip ?? "unknown"} · signed in {formatInstant(session.createdAt)} · expires{" "}
+                    {formatInstant(session.expiresAt)}
+                  </p>
+                  {session.userAgent && <p className="text-xs break-all text-slate-600">{session.userAgent}</p>}
+                </div>
+                {!session.current && (
+                  <Button
+                    variant="secondary"
+                    size="sm"
+                    aria-label={`End session: ${browserSummary(session.userAgent)}, signed in ${formatInstant(session.createdAt)}`}
+                    disabled={endOne.isPending}
+                    onClick={() => endOne.mutate(session.id)}
+                  >
+                    End session
+                  </Button>
+                )}
+              </li>
             ))}
-          </Table>
+          </ul>
         )}
       </QueryState>
       <div className="mt-4">

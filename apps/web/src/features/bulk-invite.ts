@@ -16,3 +16,9 @@ export function rowProblem(errors: Record<string, string[]> | undefined): string
   const messages = Object.values(errors).flat();
   return messages.length ? messages.join(" ") : null;
 }
+
+/** The addresses of a bulk answer that were not invited, once each, leaving out any invited by another row. */
+export function notInvited(results: { email: string; invitation?: unknown }[]): string[] {
+  const invited = new Set(results.filter((row) => row.invitation).map((row) => row.email));
+  return [...new Set(results.filter((row) => !row.invitation && !invited.has(row.email)).map((row) => row.email))];
+}

@@ -19,7 +19,7 @@ import { SelectField, TextAreaField, TextField } from "../ui/field.tsx";
 import { Pager } from "../ui/pager.tsx";
 import { QueryState } from "../ui/query-state.tsx";
 import { Badge, Cell, Table } from "../ui/table.tsx";
-import { pastedAddresses, rowProblem } from "./bulk-invite.ts";
+import { notInvited, pastedAddresses, rowProblem } from "./bulk-invite.ts";
 import { useProblem, valuesOf } from "./forms.ts";
 
 const LIMIT = 20;
@@ -102,9 +102,9 @@ export function BulkInviteForm() {
     },
     onError: fail,
     onSuccess: async (answer, { form }) => {
-      // Keep only the addresses that were not invited, to fix and send again.
+      // Only the addresses not invited stay in the box, to correct or drop before sending again.
       const textarea = form.elements.namedItem("invitations") as HTMLTextAreaElement | null;
-      if (textarea) textarea.value = answer.results.flatMap((row) => (row.invitation ? [] : [row.email])).join("\n");
+      if (textarea) textarea.value = notInvited(answer.results).join("\n");
       setResult(answer);
       await queryClient.invalidateQueries({ queryKey: ["invite.page"] });
     },
@@ -143,8 +143,9 @@ export function BulkInviteForm() {
       </form>
       {result && (
         <div className="mt-4 space-y-3">
-          <Alert tone={result.failed ? "error" : "success"}>
-            {result.created} invited{result.failed ? `, ${result.failed} not invited (left in the box to fix)` : ""}.
+          <Alert tone={result.failed === 0 ? "success" : result.created === 0 ? "error" : "info"}>
+            {result.created} invited
+            {result.failed ? `, ${result.failed} not invited: the addresses not invited are left in the box` : ""}.
           </Alert>
           <Table caption="Bulk invite results" head={["Email", "Result"]}>
             {result.results.map((row, index) => (

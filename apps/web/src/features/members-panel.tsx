@@ -78,6 +78,7 @@ export function MembersPanel({ tenant, canManage }: { tenant?: string; canManage
           onChange={(event) => {
             setActive(event.target.value as "" | "true" | "false");
             setOffset(0);
+            setMessage(null);
           }}
           options={ACTIVE_FILTER}
         />
@@ -105,7 +106,7 @@ export function MembersPanel({ tenant, canManage }: { tenant?: string; canManage
                   <Cell>{fullName(user)}</Cell>
                   <Cell>{user.email}</Cell>
                   <Cell>
-                    <Badge tone={user.isActive ? "positive" : "muted"}>{user.isActive ? "Active" : "Inactive"}</Badge>
+                    <Badge tone={user.isActive ? "positive" : "warning"}>{user.isActive ? "Active" : "Inactive"}</Badge>
                   </Cell>
                   <Cell>
                     <div className="flex flex-wrap gap-1">

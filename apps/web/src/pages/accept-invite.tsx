@@ -4,7 +4,7 @@ import { useState } from "react";
 import { useProblem, valuesOf } from "../features/forms.ts";
 import { type InvitationOutcome, invitationOutcome } from "../features/invitation-outcome.ts";
 import { useInvitationPreview } from "../features/invitation-preview.ts";
-import { ME_KEY } from "../features/session.ts";
+import { ME_KEY, PASSWORD_POLICY } from "../features/session.ts";
 import { api, ROLES, type Role } from "../lib/api.ts";
 import { formatInstant, tokenFromLocation } from "../lib/format.ts";
 import { Alert } from "../ui/alert.tsx";
@@ -92,7 +92,7 @@ export function AcceptInvitePage() {
             Loading…
           </p>
         ) : preview.state === "pending" ? (
-          <Card title={`Join ${preview.tenant.name}`}>
+          <Card title="Your invitation">
             <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
               <dt className="font-medium text-slate-700">Tenant</dt>
               <dd>{preview.tenant.name}</dd>
@@ -140,6 +140,7 @@ export function AcceptInvitePage() {
                 type="password"
                 required
                 autoComplete="new-password"
+                hint={PASSWORD_POLICY}
                 error={errors.fields.password}
               />
               <Button type="submit" className="w-full" disabled={accept.isPending}>

@@ -4,7 +4,7 @@ import type { ReactNode } from "react";
 export function Table({ caption, head, children }: { caption: string; head: string[]; children: ReactNode }) {
   return (
     // biome-ignore lint/a11y/noNoninteractiveTabindex: a region that scrolls sideways must be reachable by keyboard to scroll it.
-    <section aria-label={caption} tabIndex={0} className="overflow-x-auto">
+    <section aria-label={caption} tabIndex={0} className="relative overflow-x-auto">
       <table className="w-full border-collapse text-left text-sm">
         <caption className="sr-only">{caption}</caption>
         <thead>
@@ -29,7 +29,7 @@ export function Cell({ children, className }: { children: ReactNode; className?:
 const BADGE_TONES = {
   neutral: "border-slate-300 bg-slate-100 text-slate-800",
   positive: "border-emerald-300 bg-emerald-50 text-emerald-900",
-  muted: "border-slate-400 bg-white text-slate-700",
+  warning: "border-amber-400 bg-amber-50 text-amber-900",
 };
 
 export function Badge({ children, tone = "neutral" }: { children: ReactNode; tone?: keyof typeof BADGE_TONES }) {
