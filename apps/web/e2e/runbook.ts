@@ -353,8 +353,8 @@ export const runbook: Step[] = [
     },
   },
   {
-    name: "the admin invites several addresses at once and reads a result per address",
-    async run({ check }) {
+    name: "the admin invites several addresses at once and reads a result per address; one joins and is removed",
+    async run({ browser, outbox, check }) {
       await admin.getByRole("link", { name: "Invitations" }).click();
       await heading(admin, "Invitations");
       const bulk = admin.getByRole("region", { name: "Invite several people" });
@@ -380,6 +380,25 @@ export const runbook: Step[] = [
         .getByText("Viewer")
         .waitFor();
       await check(admin, "invitations-bulk");
+
+      const joiner = await newPage(browser);
+      await joiner.goto((await emailTo(outbox, "lee@acme.example")).acceptUrl);
+      await joiner.getByRole("region", { name: "Your invitation" }).getByText("Viewer").waitFor();
+      await joiner.getByLabel("Password").fill(PASSWORD);
+      await joiner.getByRole("button", { name: "Accept invitation" }).click();
+      await heading(joiner, "Members");
+      await admin.getByRole("link", { name: "Members" }).click();
+      await admin.getByRole("button", { name: "Remove lee@acme.example" }).click();
+      const confirm = admin.getByRole("dialog", { name: "Remove lee@acme.example?" });
+      await confirm.getByText("this cannot be undone").waitFor();
+      await check(admin, "members-remove-confirm");
+      await confirm.getByRole("button", { name: "Remove member" }).click();
+      await admin.getByText("lee@acme.example was removed from the tenant.").waitFor();
+      await admin.getByRole("cell", { name: "lee@acme.example", exact: true }).waitFor({ state: "detached" });
+      // The removed member's open page meets its ended session.
+      await joiner.getByRole("link", { name: "Account" }).click();
+      await heading(joiner, "Sign in");
+      await joiner.context().close();
     },
   },
   {
@@ -387,11 +406,17 @@ export const runbook: Step[] = [
     async run({ check }) {
       await admin.getByRole("link", { name: "Audit log" }).click();
       await heading(admin, "Audit log");
-      await admin.getByRole("cell", { name: "Invitation accepted", exact: true }).waitFor();
+      await admin.getByRole("cell", { name: "Invitation accepted", exact: true }).first().waitFor();
+      for (const action of ["Member deactivated", "Member activated", "Member removed", "Password changed"]) {
+        await admin.getByRole("cell", { name: action, exact: true }).first().waitFor();
+      }
       await admin.getByLabel("Action").selectOption("role.granted");
       await admin.getByLabel("Actor").fill(ADMIN.email);
       await admin.getByRole("button", { name: "Filter" }).click();
-      await admin.getByRole("cell", { name: "Invitation accepted", exact: true }).waitFor({ state: "detached" });
+      await admin
+        .getByRole("cell", { name: "Invitation accepted", exact: true })
+        .first()
+        .waitFor({ state: "detached" });
       await admin.getByRole("cell", { name: "Role granted", exact: true }).first().waitFor();
       await check(admin, "audit");
     },
