@@ -84,8 +84,11 @@ export function InviteForm({ tenant }: { tenant?: string }) {
 
 type BulkResult = Outputs["invite"]["bulk"];
 
-/** Invite many addresses at once, pasted one per line or comma-separated, with one role for all; a result per address. */
-export function BulkInviteForm() {
+/**
+ * Invite many addresses into `tenant` (or the caller's own tenant) at once, pasted one per line or
+ * comma-separated, with one role for all; a result per address.
+ */
+export function BulkInviteForm({ tenant }: { tenant?: string }) {
   const queryClient = useQueryClient();
   const { errors, fail, clear } = useProblem(["invitations", "role"]);
   const [result, setResult] = useState<BulkResult | null>(null);
@@ -94,6 +97,7 @@ export function BulkInviteForm() {
       const role = (values.role || null) as Role | null;
       return api.invite.bulk.mutate({
         invitations: pastedAddresses(values.invitations ?? "").map((email) => ({ email, role })),
+        ...(tenant ? { tenant } : {}),
       });
     },
     onMutate: () => {
