@@ -251,10 +251,15 @@ export const runbook: Step[] = [
       await heading(member, "Members");
       await admin.getByRole("link", { name: "Members" }).click();
       await heading(admin, "Members");
-      await admin.getByRole("button", { name: `Deactivate ${MEMBER.email}` }).click();
+      // With the keyboard: the dialog opens on Cancel, the safe choice; Tab reaches the action.
+      await admin.getByRole("button", { name: `Deactivate ${MEMBER.email}` }).focus();
+      await admin.keyboard.press("Enter");
       const confirm = admin.getByRole("dialog", { name: `Deactivate ${MEMBER.first} ${MEMBER.last}?` });
+      await confirm.waitFor();
+      assert.equal(await admin.evaluate(() => document.activeElement?.textContent), "Cancel");
       await check(admin, "members-deactivate-confirm");
-      await confirm.getByRole("button", { name: "Deactivate member" }).click();
+      await tabTo(admin, "Deactivate member");
+      await admin.keyboard.press("Enter");
       await admin.getByText(`${MEMBER.first} ${MEMBER.last} is deactivated and signed out everywhere.`).waitFor();
       await admin
         .getByRole("row", { name: new RegExp(MEMBER.email) })
@@ -280,13 +285,13 @@ export const runbook: Step[] = [
         await admin.getByRole("dialog").waitFor({ state: "hidden" });
       }
 
-      await admin.getByLabel("Show").selectOption("false");
+      await admin.getByLabel("Status").selectOption("false");
       await admin.getByRole("cell", { name: ADMIN.email, exact: true }).waitFor({ state: "detached" });
       await check(admin, "members-inactive");
       await admin.getByRole("button", { name: `Activate ${MEMBER.email}` }).click();
       await admin.getByText(`${MEMBER.first} ${MEMBER.last} is active again and may sign in.`).waitFor();
       await admin.getByText("No inactive members.").waitFor();
-      await admin.getByLabel("Show").selectOption("");
+      await admin.getByLabel("Status").selectOption("");
       await signIn(member, server.url, MEMBER.email);
       await heading(member, "Members");
     },

@@ -1,5 +1,5 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useContext, useState } from "react";
 import { api, ROLES, type Role, type User } from "../lib/api.ts";
 import { describeProblem, toProblem } from "../lib/errors.ts";
 import { formatInstant, fullName } from "../lib/format.ts";
@@ -10,6 +10,7 @@ import { SelectField } from "../ui/field.tsx";
 import { Pager } from "../ui/pager.tsx";
 import { QueryState } from "../ui/query-state.tsx";
 import { Badge, Cell, Table } from "../ui/table.tsx";
+import { MeContext } from "./session.ts";
 
 const LIMIT = 20;
 
@@ -26,6 +27,7 @@ const ACTIVE_FILTER = [
  */
 export function MembersPanel({ tenant, canManage }: { tenant?: string; canManage: boolean }) {
   const queryClient = useQueryClient();
+  const me = useContext(MeContext);
   const [offset, setOffset] = useState(0);
   const [active, setActive] = useState<"" | "true" | "false">("");
   const [editing, setEditing] = useState<User | null>(null);
@@ -72,7 +74,7 @@ export function MembersPanel({ tenant, canManage }: { tenant?: string; canManage
     <>
       <div className="mb-4 flex flex-wrap items-end gap-4">
         <SelectField
-          label="Show"
+          label="Status"
           className="w-48"
           value={active}
           onChange={(event) => {
@@ -103,7 +105,10 @@ export function MembersPanel({ tenant, canManage }: { tenant?: string; canManage
             >
               {page.results.map((user) => (
                 <tr key={user.id}>
-                  <Cell>{fullName(user)}</Cell>
+                  <Cell>
+                    {fullName(user)}
+                    {user.id === me?.id && <span className="text-slate-600"> (you)</span>}
+                  </Cell>
                   <Cell>{user.email}</Cell>
                   <Cell>
                     <Badge tone={user.isActive ? "positive" : "warning"}>{user.isActive ? "Active" : "Inactive"}</Badge>
