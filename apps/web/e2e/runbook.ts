@@ -8,6 +8,8 @@ const PASSWORD = "violet-harbour-lantern-42";
 const ADMIN = { email: "ada@acme.example", first: "Ada", last: "Lovelace" };
 const MEMBER = { email: "grace@acme.example", first: "Grace", last: "Hopper" };
 const STAFF = { email: "ops@platform.example" };
+const NEW_PASSWORD = "copper-meadow-compass-77";
+const LAST_ADMIN = "This is the tenant's last ADMIN (inactive members do not count)";
 
 /** A fresh browser profile (its own cookies), whose pages report anything the script policy blocked. */
 async function newPage(browser: Browser): Promise<Page> {
@@ -116,8 +118,8 @@ export const runbook: Step[] = [
     async run({ server, outbox, check }) {
       await admin.getByRole("link", { name: "Invitations" }).click();
       await heading(admin, "Invitations");
-      await admin.getByLabel("Email").fill(MEMBER.email);
-      await admin.getByLabel("Role").selectOption("ANALYST");
+      await admin.getByLabel("Email", { exact: true }).fill(MEMBER.email);
+      await admin.getByLabel("Role", { exact: true }).selectOption("ANALYST");
       await admin.getByRole("button", { name: "Invite", exact: true }).click();
       await admin.getByText(`Invitation sent to ${MEMBER.email}.`).waitFor();
       const email = await emailTo(outbox, MEMBER.email);
@@ -140,10 +142,8 @@ export const runbook: Step[] = [
       await member.goto(`${server.url}/accept-invite`);
       await heading(member, "No invitation in this link");
       await check(member, "accept-missing");
+      // The preview answers before anything is typed.
       await member.goto(`${server.url}/accept-invite?token=not-a-real-token`);
-      await heading(member, "Accept your invitation");
-      await member.getByLabel("Password").fill(PASSWORD);
-      await member.getByRole("button", { name: "Accept invitation" }).click();
       await heading(member, "This invitation link does not work");
       await check(member, "accept-invalid");
     },
@@ -157,6 +157,10 @@ export const runbook: Step[] = [
       // Current emails link with `#token=` (never in a server log); the older `?token=` works as well.
       await member.goto(`${server.url}/accept-invite#token=${encodeURIComponent(token)}`);
       await heading(member, "Accept your invitation");
+      const preview = member.getByRole("region", { name: "Your invitation" });
+      for (const words of ["Acme Robotics", MEMBER.email, "Analyst", `${ADMIN.first} ${ADMIN.last}`, "UTC"]) {
+        await preview.getByText(words).waitFor();
+      }
       await check(member, "accept");
       await member.getByLabel("First name").fill(MEMBER.first);
       await member.getByLabel("Last name").fill(MEMBER.last);
@@ -173,8 +177,6 @@ export const runbook: Step[] = [
       assert.equal(await member.getByRole("button", { name: `Roles of ${ADMIN.email}` }).count(), 0);
 
       await member.goto(`${server.url}/accept-invite#token=${encodeURIComponent(token)}`);
-      await member.getByLabel("Password").fill(PASSWORD);
-      await member.getByRole("button", { name: "Accept invitation" }).click();
       await heading(member, "This invitation was already accepted");
       await check(member, "accept-accepted");
     },
@@ -243,19 +245,165 @@ export const runbook: Step[] = [
     },
   },
   {
-    name: "a member whose session ends elsewhere is taken from the open page to sign in",
-    async run({ server }) {
+    name: "the admin deactivates the member, whose open page lands on sign in; the last ADMIN is refused in the API's words",
+    async run({ server, check }) {
       await member.goto(`${server.url}/members`);
       await heading(member, "Members");
-      // The session ends outside this page (here: signing out in another tab of the same browser).
-      const other = await member.context().newPage();
-      await other.goto(`${server.url}/account`);
-      await other.getByRole("button", { name: "Sign out" }).click();
-      await heading(other, "Sign in");
-      await other.close();
+      await admin.getByRole("link", { name: "Members" }).click();
+      await heading(admin, "Members");
+      // With the keyboard: the dialog opens on Cancel, the safe choice; Tab reaches the action.
+      await admin.getByRole("button", { name: `Deactivate ${MEMBER.email}` }).focus();
+      await admin.keyboard.press("Enter");
+      const confirm = admin.getByRole("dialog", { name: `Deactivate ${MEMBER.first} ${MEMBER.last}?` });
+      await confirm.waitFor();
+      assert.equal(await admin.evaluate(() => document.activeElement?.textContent), "Cancel");
+      await check(admin, "members-deactivate-confirm");
+      await tabTo(admin, "Deactivate member");
+      await admin.keyboard.press("Enter");
+      await admin.getByText(`${MEMBER.first} ${MEMBER.last} is deactivated and signed out everywhere.`).waitFor();
+      await admin
+        .getByRole("row", { name: new RegExp(MEMBER.email) })
+        .getByText("Inactive")
+        .waitFor();
+
+      // The member's open page: the next thing they do meets the ended session.
       await member.getByRole("link", { name: "Account" }).click();
       await heading(member, "Sign in");
       await member.getByText("Your session has ended").waitFor();
+      await member.getByLabel("Email").fill(MEMBER.email);
+      await member.getByLabel("Password").fill(PASSWORD);
+      await member.getByRole("button", { name: "Sign in" }).click();
+      await member.getByText("Unable to log in with provided credentials.").waitFor();
+
+      for (const action of ["Deactivate", "Remove"]) {
+        await admin.getByRole("button", { name: `${action} ${ADMIN.email}` }).click();
+        await admin
+          .getByRole("dialog")
+          .getByRole("button", { name: `${action} member` })
+          .click();
+        await admin.getByRole("alert").getByText(LAST_ADMIN).waitFor();
+        await admin.getByRole("dialog").waitFor({ state: "hidden" });
+      }
+
+      await admin.getByLabel("Status").selectOption("false");
+      await admin.getByRole("cell", { name: ADMIN.email, exact: true }).waitFor({ state: "detached" });
+      await check(admin, "members-inactive");
+      await admin.getByRole("button", { name: `Activate ${MEMBER.email}` }).click();
+      await admin.getByText(`${MEMBER.first} ${MEMBER.last} is active again and may sign in.`).waitFor();
+      await admin.getByText("No inactive members.").waitFor();
+      await admin.getByLabel("Status").selectOption("");
+      await signIn(member, server.url, MEMBER.email);
+      await heading(member, "Members");
+    },
+  },
+  {
+    name: "the member edits their name, ends their other sessions, and changes the password with the policy inline",
+    async run({ browser, server, check }) {
+      const elsewhere = [await newPage(browser), await newPage(browser)];
+      for (const page of elsewhere) {
+        await signIn(page, server.url, MEMBER.email);
+        await heading(page, "Members");
+      }
+      await member.getByRole("link", { name: "Account" }).click();
+      await heading(member, "Account");
+      const sessions = member.getByRole("list", { name: "Your sessions" });
+      await sessions
+        .getByRole("button", { name: /^End session/ })
+        .nth(1)
+        .waitFor();
+      assert.equal(await sessions.getByText("This browser").count(), 1);
+      assert.equal(await sessions.getByRole("listitem").count(), 3);
+      assert.match(
+        (await sessions.getByRole("listitem").first().textContent()) ?? "",
+        /^Headless Chrome on LinuxThis browser/,
+      );
+      await check(member, "account-sessions");
+
+      await member.getByLabel("First name").fill("Amazing Grace");
+      await member.getByRole("button", { name: "Save name" }).click();
+      await member.getByText("Your name is saved.").waitFor();
+      await member.getByRole("region", { name: "Profile" }).getByText("Amazing Grace Hopper").waitFor();
+
+      await sessions
+        .getByRole("button", { name: /^End session/ })
+        .first()
+        .click();
+      await member.getByText("That session has ended").waitFor();
+      assert.equal(await sessions.getByRole("button", { name: /^End session/ }).count(), 1);
+      await member.getByRole("button", { name: "End all other sessions" }).click();
+      await member.getByText("Every other session has ended").waitFor();
+      assert.equal(await sessions.getByRole("listitem").count(), 1);
+      assert.ok(await member.getByRole("button", { name: "End all other sessions" }).isDisabled());
+      for (const page of elsewhere) {
+        await page.getByRole("link", { name: "Account" }).click();
+        await heading(page, "Sign in");
+      }
+
+      await member.getByLabel("Current password").fill("not-my-password");
+      await member.getByLabel("New password").fill(NEW_PASSWORD);
+      await member.getByRole("button", { name: "Change password" }).click();
+      await assertDescribed(member, "Current password", "Your old password was entered incorrectly.");
+      await member.getByLabel("Current password").fill(PASSWORD);
+      await member.getByLabel("New password").fill("password");
+      await member.getByRole("button", { name: "Change password" }).click();
+      await assertDescribed(member, "New password", "This password is too common.");
+      await check(member, "account-password-errors");
+      await member.getByLabel("New password").fill(NEW_PASSWORD);
+      await member.getByRole("button", { name: "Change password" }).click();
+      await member.getByText("Password changed.").waitFor();
+      const later = elsewhere[0] as Page;
+      await signIn(later, server.url, MEMBER.email, NEW_PASSWORD);
+      await heading(later, "Members");
+      for (const page of elsewhere) await page.context().close();
+    },
+  },
+  {
+    name: "the admin invites several addresses at once and reads a result per address; one joins and is removed",
+    async run({ browser, outbox, check }) {
+      await admin.getByRole("link", { name: "Invitations" }).click();
+      await heading(admin, "Invitations");
+      const bulk = admin.getByRole("region", { name: "Invite several people" });
+      await bulk.getByRole("button", { name: "Invite all" }).click();
+      await assertDescribed(admin, "Email addresses", "This list may not be empty.");
+      await bulk
+        .getByLabel("Email addresses")
+        .fill(`kim@acme.example, lee@acme.example\nnot-an-address\n${MEMBER.email}\nkim@acme.example`);
+      await bulk.getByLabel("Role for all").selectOption("VIEWER");
+      await bulk.getByRole("button", { name: "Invite all" }).click();
+      await bulk.getByText("2 invited, 3 not invited").waitFor();
+      // Only what was not invited stays, once each: kim@ was invited by its first row.
+      const results = bulk.getByRole("region", { name: "Bulk invite results" });
+      const result = (email: string) => results.getByRole("row", { name: new RegExp(email) });
+      await result("lee@acme.example").getByText("Invited").waitFor();
+      await result("not-an-address").getByText("Enter a valid email address.").waitFor();
+      await result(MEMBER.email).getByText("A user with this email already exists in this tenant.").waitFor();
+      await results.getByText("This email appears more than once in this request.").waitFor();
+      assert.equal(await bulk.getByLabel("Email addresses").inputValue(), `not-an-address\n${MEMBER.email}`);
+      await admin
+        .getByRole("table", { name: "Invitations" })
+        .getByRole("row", { name: /lee@acme\.example/ })
+        .getByText("Viewer")
+        .waitFor();
+      await check(admin, "invitations-bulk");
+
+      const joiner = await newPage(browser);
+      await joiner.goto((await emailTo(outbox, "lee@acme.example")).acceptUrl);
+      await joiner.getByRole("region", { name: "Your invitation" }).getByText("Viewer").waitFor();
+      await joiner.getByLabel("Password").fill(PASSWORD);
+      await joiner.getByRole("button", { name: "Accept invitation" }).click();
+      await heading(joiner, "Members");
+      await admin.getByRole("link", { name: "Members" }).click();
+      await admin.getByRole("button", { name: "Remove lee@acme.example" }).click();
+      const confirm = admin.getByRole("dialog", { name: "Remove lee@acme.example?" });
+      await confirm.getByText("this cannot be undone").waitFor();
+      await check(admin, "members-remove-confirm");
+      await confirm.getByRole("button", { name: "Remove member" }).click();
+      await admin.getByText("lee@acme.example was removed from the tenant.").waitFor();
+      await admin.getByRole("cell", { name: "lee@acme.example", exact: true }).waitFor({ state: "detached" });
+      // The removed member's open page meets its ended session.
+      await joiner.getByRole("link", { name: "Account" }).click();
+      await heading(joiner, "Sign in");
+      await joiner.context().close();
     },
   },
   {
@@ -263,11 +411,17 @@ export const runbook: Step[] = [
     async run({ check }) {
       await admin.getByRole("link", { name: "Audit log" }).click();
       await heading(admin, "Audit log");
-      await admin.getByRole("cell", { name: "Invitation accepted", exact: true }).waitFor();
+      await admin.getByRole("cell", { name: "Invitation accepted", exact: true }).first().waitFor();
+      for (const action of ["Member deactivated", "Member activated", "Member removed", "Password changed"]) {
+        await admin.getByRole("cell", { name: action, exact: true }).first().waitFor();
+      }
       await admin.getByLabel("Action").selectOption("role.granted");
       await admin.getByLabel("Actor").fill(ADMIN.email);
       await admin.getByRole("button", { name: "Filter" }).click();
-      await admin.getByRole("cell", { name: "Invitation accepted", exact: true }).waitFor({ state: "detached" });
+      await admin
+        .getByRole("cell", { name: "Invitation accepted", exact: true })
+        .first()
+        .waitFor({ state: "detached" });
       await admin.getByRole("cell", { name: "Role granted", exact: true }).first().waitFor();
       await check(admin, "audit");
     },
@@ -279,7 +433,7 @@ export const runbook: Step[] = [
       await admin.getByRole("link", { name: "Invitations" }).click();
       const before = emailCount(outbox);
       for (const address of ["late@acme.example", "gone@acme.example"]) {
-        await admin.getByLabel("Email").fill(address);
+        await admin.getByLabel("Email", { exact: true }).fill(address);
         await admin.getByRole("button", { name: "Invite", exact: true }).click();
         await admin.getByText(`Invitation sent to ${address}.`).waitFor();
       }
@@ -294,6 +448,11 @@ export const runbook: Step[] = [
         ["late@acme.example"],
       );
       assert.equal(aged, 1);
+      const expired = await newPage(suite.browser);
+      await expired.goto((await emailTo(outbox, "late@acme.example")).acceptUrl);
+      await heading(expired, "This invitation has expired");
+      await check(expired, "accept-expired");
+      await expired.context().close();
 
       createSuperuser(serverEnv, STAFF.email, PASSWORD);
       staff = await newPage(suite.browser);

@@ -1,4 +1,6 @@
-import type { Problem } from "../lib/errors.ts";
+import { useQuery } from "@tanstack/react-query";
+import { api } from "../lib/api.ts";
+import { type Problem, toProblem } from "../lib/errors.ts";
 
 /**
  * What the accept page shows before the invitee types anything: API.md's
@@ -7,11 +9,10 @@ import type { Problem } from "../lib/errors.ts";
  * expiresAt }` for a pending invitation, `{ status: "expired" | "accepted" }`
  * otherwise, and 404 for an unknown or revoked token.
  *
- * That procedure belongs to the second release (issue #12) and is not in this
- * server's router yet, so this hook answers `unavailable` and the page shows
- * the accept form alone; accepting still tells expired, accepted and invalid
- * invitations apart from the API's answer. When the procedure exists, this
- * hook is the one place to connect it.
+ * When the preview cannot be had (the server unreachable, throttled), the hook
+ * answers `unavailable` and the page shows the accept form alone; accepting
+ * still tells expired, accepted and invalid invitations apart from the API's
+ * answer.
  */
 export type InvitationPreview =
   | { state: "unavailable" }
@@ -56,11 +57,20 @@ export function previewState(outcome: { answer: PreviewAnswer } | { problem: Pro
 }
 
 /**
- * To connect once `invite.preview` exists: a `useQuery` keyed by the token
- * (`retry: false`, disabled without a token) calling it, answering
- * `{ state: "loading" }` while pending and `previewState(...)` with its data
- * or `toProblem(error)`.
+ * The preview of the invitation `token` names, read once (it is a mutation on
+ * the wire, since it takes a secret, but changes nothing: safe to ask as a query).
  */
-export function useInvitationPreview(_token: string | null): InvitationPreview {
-  return { state: "unavailable" };
+export function useInvitationPreview(token: string | null): InvitationPreview {
+  const preview = useQuery({
+    queryKey: ["invite.preview", token],
+    queryFn: () => api.invite.preview.mutate({ token: token ?? "" }),
+    enabled: token !== null,
+    retry: false,
+    staleTime: Number.POSITIVE_INFINITY,
+    refetchOnWindowFocus: false,
+  });
+  if (!token) return { state: "unavailable" };
+  if (preview.isPending) return { state: "loading" };
+  if (preview.error) return previewState({ problem: toProblem(preview.error) });
+  return previewState({ answer: preview.data });
 }

@@ -1,16 +1,25 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, INVITATION_STATUSES, type Invitation, type InvitationStatus, ROLES, type Role } from "../lib/api.ts";
+import {
+  api,
+  INVITATION_STATUSES,
+  type Invitation,
+  type InvitationStatus,
+  type Outputs,
+  ROLES,
+  type Role,
+} from "../lib/api.ts";
 import { describeProblem, toProblem } from "../lib/errors.ts";
 import { formatInstant } from "../lib/format.ts";
 import { Alert } from "../ui/alert.tsx";
 import { Button } from "../ui/button.tsx";
 import { Card } from "../ui/card.tsx";
 import { ConfirmDialog } from "../ui/dialog.tsx";
-import { SelectField, TextField } from "../ui/field.tsx";
+import { SelectField, TextAreaField, TextField } from "../ui/field.tsx";
 import { Pager } from "../ui/pager.tsx";
 import { QueryState } from "../ui/query-state.tsx";
 import { Badge, Cell, Table } from "../ui/table.tsx";
+import { notInvited, pastedAddresses, rowProblem } from "./bulk-invite.ts";
 import { useProblem, valuesOf } from "./forms.ts";
 
 const LIMIT = 20;
@@ -69,6 +78,97 @@ export function InviteForm({ tenant }: { tenant?: string }) {
           </Button>
         </div>
       </form>
+    </Card>
+  );
+}
+
+type BulkResult = Outputs["invite"]["bulk"];
+
+/**
+ * Invite many addresses into `tenant` (or the caller's own tenant) at once, pasted one per line or
+ * comma-separated, with one role for all; a result per address.
+ */
+export function BulkInviteForm({ tenant }: { tenant?: string }) {
+  const queryClient = useQueryClient();
+  const { errors, fail, clear } = useProblem(["invitations", "role"]);
+  const [result, setResult] = useState<BulkResult | null>(null);
+  const invite = useMutation({
+    mutationFn: ({ values }: { values: Record<string, string>; form: HTMLFormElement }) => {
+      const role = (values.role || null) as Role | null;
+      return api.invite.bulk.mutate({
+        invitations: pastedAddresses(values.invitations ?? "").map((email) => ({ email, role })),
+        ...(tenant ? { tenant } : {}),
+      });
+    },
+    onMutate: () => {
+      clear();
+      setResult(null);
+    },
+    onError: fail,
+    onSuccess: async (answer, { form }) => {
+      // Only the addresses not invited stay in the box, to correct or drop before sending again.
+      const textarea = form.elements.namedItem("invitations") as HTMLTextAreaElement | null;
+      if (textarea) textarea.value = notInvited(answer.results).join("\n");
+      setResult(answer);
+      await queryClient.invalidateQueries({ queryKey: ["invite.page"] });
+    },
+  });
+  return (
+    <Card title="Invite several people">
+      <form
+        noValidate
+        className="space-y-4"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const form = event.currentTarget;
+          invite.mutate({ values: valuesOf(form), form });
+        }}
+      >
+        {errors.form && <Alert tone="error">{errors.form}</Alert>}
+        <div className="grid gap-4 sm:grid-cols-[2fr_1fr_auto] sm:items-start">
+          <TextAreaField
+            label="Email addresses"
+            name="invitations"
+            rows={4}
+            hint="One per line, or separated by commas. Up to 100 at a time."
+            error={errors.fields.invitations}
+          />
+          <SelectField
+            label="Role for all"
+            name="role"
+            options={ROLE_OPTIONS}
+            defaultValue=""
+            error={errors.fields.role}
+          />
+          <Button type="submit" className="sm:mt-6" disabled={invite.isPending}>
+            {invite.isPending ? "Inviting…" : "Invite all"}
+          </Button>
+        </div>
+      </form>
+      {result && (
+        <div className="mt-4 space-y-3">
+          <Alert tone={result.failed === 0 ? "success" : result.created === 0 ? "error" : "info"}>
+            {result.created} invited
+            {result.failed ? `, ${result.failed} not invited: the addresses not invited are left in the box` : ""}.
+          </Alert>
+          <Table caption="Bulk invite results" head={["Email", "Result"]}>
+            {result.results.map((row, index) => (
+              // Repeated addresses are rows of their own, so the position is part of the key.
+              // biome-ignore lint/suspicious/noArrayIndexKey: rows have no id of their own; the list never reorders.
+              <tr key={`${index}-${row.email}`}>
+                <Cell>{row.email}</Cell>
+                <Cell className="px-3 py-2 align-top">
+                  {row.invitation ? (
+                    <Badge tone="positive">Invited</Badge>
+                  ) : (
+                    <span className="text-red-800">{rowProblem(row.errors) ?? "Not invited."}</span>
+                  )}
+                </Cell>
+              </tr>
+            ))}
+          </Table>
+        </div>
+      )}
     </Card>
   );
 }

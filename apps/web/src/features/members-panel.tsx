@@ -1,38 +1,118 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useContext, useState } from "react";
 import { api, ROLES, type Role, type User } from "../lib/api.ts";
 import { describeProblem, toProblem } from "../lib/errors.ts";
 import { formatInstant, fullName } from "../lib/format.ts";
 import { Alert } from "../ui/alert.tsx";
 import { Button } from "../ui/button.tsx";
-import { Dialog } from "../ui/dialog.tsx";
+import { ConfirmDialog, Dialog } from "../ui/dialog.tsx";
 import { SelectField } from "../ui/field.tsx";
 import { Pager } from "../ui/pager.tsx";
 import { QueryState } from "../ui/query-state.tsx";
 import { Badge, Cell, Table } from "../ui/table.tsx";
+import { MeContext } from "./session.ts";
 
 const LIMIT = 20;
 
-/** A tenant's members with their roles; those who may change roles get a button per member. */
+type Change = { kind: "deactivate" | "remove"; user: User };
+const ACTIVE_FILTER = [
+  { value: "", label: "All" },
+  { value: "true", label: "Active" },
+  { value: "false", label: "Inactive" },
+];
+
+/**
+ * A tenant's members with their roles and whether they may sign in; those who
+ * manage members change roles, deactivate, activate and remove them.
+ */
 export function MembersPanel({ tenant, canManage }: { tenant?: string; canManage: boolean }) {
+  const queryClient = useQueryClient();
+  const me = useContext(MeContext);
   const [offset, setOffset] = useState(0);
+  const [active, setActive] = useState<"" | "true" | "false">("");
   const [editing, setEditing] = useState<User | null>(null);
-  const input = { limit: LIMIT, offset, ...(tenant ? { tenant } : {}) };
+  const [change, setChange] = useState<Change | null>(null);
+  const [message, setMessage] = useState<{ tone: "error" | "success"; words: string } | null>(null);
+  const scoped = tenant ? { tenant } : {};
+  const input = { limit: LIMIT, offset, ...(active ? { isActive: active === "true" } : {}), ...scoped };
   const users = useQuery({
     queryKey: ["user.page", input],
     queryFn: () => api.user.page.query(input),
     placeholderData: keepPreviousData,
   });
+  const done = async (words: string) => {
+    setChange(null);
+    setMessage({ tone: "success", words });
+    await Promise.all(
+      ["user.page", "role.page", "auth.me"].map((key) => queryClient.invalidateQueries({ queryKey: [key] })),
+    );
+  };
+  const failed = (error: unknown) => {
+    setChange(null);
+    setMessage({ tone: "error", words: describeProblem(toProblem(error)) });
+  };
+  const deactivate = useMutation({
+    mutationFn: (user: User) => api.user.deactivate.mutate({ id: user.id, ...scoped }),
+    onMutate: () => setMessage(null),
+    onSuccess: (user) => done(`${fullName(user)} is deactivated and signed out everywhere.`),
+    onError: failed,
+  });
+  const activate = useMutation({
+    mutationFn: (user: User) => api.user.activate.mutate({ id: user.id, ...scoped }),
+    onMutate: () => setMessage(null),
+    onSuccess: (user) => done(`${fullName(user)} is active again and may sign in.`),
+    onError: failed,
+  });
+  const remove = useMutation({
+    mutationFn: (user: User) => api.user.remove.mutate({ id: user.id, ...scoped }),
+    onMutate: () => setMessage(null),
+    onSuccess: (_, user) => done(`${fullName(user)} was removed from the tenant.`),
+    onError: failed,
+  });
+  const pending = deactivate.isPending || activate.isPending || remove.isPending;
   return (
     <>
-      <QueryState query={users} empty="No members yet." isEmpty={(page) => page.count === 0}>
+      <div className="mb-4 flex flex-wrap items-end gap-4">
+        <SelectField
+          label="Status"
+          className="w-48"
+          value={active}
+          onChange={(event) => {
+            setActive(event.target.value as "" | "true" | "false");
+            setOffset(0);
+            setMessage(null);
+          }}
+          options={ACTIVE_FILTER}
+        />
+      </div>
+      {message && (
+        <div className="mb-4">
+          <Alert tone={message.tone}>{message.words}</Alert>
+        </div>
+      )}
+      <QueryState
+        query={users}
+        empty={
+          active === "false" ? "No inactive members." : active === "true" ? "No active members." : "No members yet."
+        }
+        isEmpty={(page) => page.count === 0}
+      >
         {(page) => (
           <>
-            <Table caption="Members" head={["Name", "Email", "Roles", "Joined", ...(canManage ? ["Actions"] : [])]}>
+            <Table
+              caption="Members"
+              head={["Name", "Email", "Status", "Roles", "Joined", ...(canManage ? ["Actions"] : [])]}
+            >
               {page.results.map((user) => (
                 <tr key={user.id}>
-                  <Cell>{fullName(user)}</Cell>
+                  <Cell>
+                    {fullName(user)}
+                    {user.id === me?.id && <span className="text-slate-600"> (you)</span>}
+                  </Cell>
                   <Cell>{user.email}</Cell>
+                  <Cell>
+                    <Badge tone={user.isActive ? "positive" : "warning"}>{user.isActive ? "Active" : "Inactive"}</Badge>
+                  </Cell>
                   <Cell>
                     <div className="flex flex-wrap gap-1">
                       {user.roles.length
@@ -43,9 +123,38 @@ export function MembersPanel({ tenant, canManage }: { tenant?: string; canManage
                   <Cell>{formatInstant(user.dateJoined)}</Cell>
                   {canManage && (
                     <Cell>
-                      <Button variant="secondary" size="sm" onClick={() => setEditing(user)}>
-                        Roles<span className="sr-only"> of {user.email}</span>
-                      </Button>
+                      <div className="flex gap-1">
+                        <Button variant="secondary" size="sm" onClick={() => setEditing(user)}>
+                          Roles<span className="sr-only"> of {user.email}</span>
+                        </Button>
+                        {user.isActive ? (
+                          <Button
+                            variant="secondary"
+                            size="sm"
+                            disabled={pending}
+                            onClick={() => setChange({ kind: "deactivate", user })}
+                          >
+                            Deactivate<span className="sr-only"> {user.email}</span>
+                          </Button>
+                        ) : (
+                          <Button
+                            variant="secondary"
+                            size="sm"
+                            disabled={pending}
+                            onClick={() => activate.mutate(user)}
+                          >
+                            Activate<span className="sr-only"> {user.email}</span>
+                          </Button>
+                        )}
+                        <Button
+                          variant="secondary"
+                          size="sm"
+                          disabled={pending}
+                          onClick={() => setChange({ kind: "remove", user })}
+                        >
+                          Remove<span className="sr-only"> {user.email}</span>
+                        </Button>
+                      </div>
                     </Cell>
                   )}
                 </tr>
@@ -63,6 +172,28 @@ export function MembersPanel({ tenant, canManage }: { tenant?: string; canManage
         )}
       </QueryState>
       {editing && <RolesDialog user={editing} tenant={tenant} onClose={() => setEditing(null)} />}
+      <ConfirmDialog
+        open={change?.kind === "deactivate"}
+        title={`Deactivate ${change ? fullName(change.user) : ""}?`}
+        confirmLabel="Deactivate member"
+        pending={deactivate.isPending}
+        onConfirm={() => change && deactivate.mutate(change.user)}
+        onClose={() => setChange(null)}
+      >
+        {change?.user.email} is signed out everywhere at once and cannot sign in until activated again. Their roles
+        stay.
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={change?.kind === "remove"}
+        title={`Remove ${change ? fullName(change.user) : ""}?`}
+        confirmLabel="Remove member"
+        pending={remove.isPending}
+        onConfirm={() => change && remove.mutate(change.user)}
+        onClose={() => setChange(null)}
+      >
+        The account of {change?.user.email} is deleted with its roles and sessions; this cannot be undone. The audit log
+        keeps what they did, and the address can be invited again.
+      </ConfirmDialog>
     </>
   );
 }

@@ -33,3 +33,7 @@ export function useMe(): User {
 export function safeNext(next: string | undefined): string | undefined {
   return next?.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : undefined;
 }
+
+/** The password rules (packages/auth's policy) in plain words, shown under every new-password field. */
+export const PASSWORD_POLICY =
+  "At least 8 characters, not a common password, not all digits, and not like your name or email.";

@@ -47,6 +47,13 @@ export const AUDIT_ACTIONS: Record<AuditAction, string> = {
   "webhook.removed": "Webhook removed",
   "webhook.tested": "Webhook tested",
   "webhook.disabled": "Webhook disabled",
+  "user.updated": "Names changed",
+  "user.deactivated": "Member deactivated",
+  "user.activated": "Member activated",
+  "user.deleted": "Member removed",
+  "auth.password_changed": "Password changed",
+  "auth.session_ended": "Session ended",
+  "auth.sessions_ended": "Other sessions ended",
 };
 
 export const isAdmin = (user: User) => user.isSuperuser || user.roles.includes("ADMIN");

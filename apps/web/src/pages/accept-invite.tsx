@@ -4,7 +4,7 @@ import { useState } from "react";
 import { useProblem, valuesOf } from "../features/forms.ts";
 import { type InvitationOutcome, invitationOutcome } from "../features/invitation-outcome.ts";
 import { useInvitationPreview } from "../features/invitation-preview.ts";
-import { ME_KEY } from "../features/session.ts";
+import { ME_KEY, PASSWORD_POLICY } from "../features/session.ts";
 import { api, ROLES, type Role } from "../lib/api.ts";
 import { formatInstant, tokenFromLocation } from "../lib/format.ts";
 import { Alert } from "../ui/alert.tsx";
@@ -87,8 +87,12 @@ export function AcceptInvitePage() {
   return (
     <PublicFrame>
       <Page title="Accept your invitation">
-        {preview.state === "pending" ? (
-          <Card>
+        {preview.state === "loading" ? (
+          <p role="status" className="text-sm text-slate-700">
+            Loading…
+          </p>
+        ) : preview.state === "pending" ? (
+          <Card title="Your invitation">
             <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
               <dt className="font-medium text-slate-700">Tenant</dt>
               <dd>{preview.tenant.name}</dd>
@@ -105,38 +109,46 @@ export function AcceptInvitePage() {
         ) : (
           <p className="text-sm text-slate-700">Choose your name and a password to join your team on Tenantry.</p>
         )}
-        <Card>
-          <form
-            noValidate
-            className="space-y-4"
-            onSubmit={(event) => {
-              event.preventDefault();
-              accept.mutate(valuesOf(event.currentTarget));
-            }}
-          >
-            {errors.form && <Alert tone="error">{errors.form}</Alert>}
-            <div className="grid gap-4 sm:grid-cols-2">
+        {preview.state !== "loading" && (
+          <Card title="Your account">
+            <form
+              noValidate
+              className="space-y-4"
+              onSubmit={(event) => {
+                event.preventDefault();
+                accept.mutate(valuesOf(event.currentTarget));
+              }}
+            >
+              {errors.form && <Alert tone="error">{errors.form}</Alert>}
+              <div className="grid gap-4 sm:grid-cols-2">
+                <TextField
+                  label="First name"
+                  name="firstName"
+                  autoComplete="given-name"
+                  error={errors.fields.firstName}
+                />
+                <TextField
+                  label="Last name"
+                  name="lastName"
+                  autoComplete="family-name"
+                  error={errors.fields.lastName}
+                />
+              </div>
               <TextField
-                label="First name"
-                name="firstName"
-                autoComplete="given-name"
-                error={errors.fields.firstName}
+                label="Password"
+                name="password"
+                type="password"
+                required
+                autoComplete="new-password"
+                hint={PASSWORD_POLICY}
+                error={errors.fields.password}
               />
-              <TextField label="Last name" name="lastName" autoComplete="family-name" error={errors.fields.lastName} />
-            </div>
-            <TextField
-              label="Password"
-              name="password"
-              type="password"
-              required
-              autoComplete="new-password"
-              error={errors.fields.password}
-            />
-            <Button type="submit" className="w-full" disabled={accept.isPending}>
-              {accept.isPending ? "Accepting…" : "Accept invitation"}
-            </Button>
-          </form>
-        </Card>
+              <Button type="submit" className="w-full" disabled={accept.isPending}>
+                {accept.isPending ? "Accepting…" : "Accept invitation"}
+              </Button>
+            </form>
+          </Card>
+        )}
       </Page>
     </PublicFrame>
   );

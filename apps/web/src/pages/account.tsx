@@ -1,11 +1,12 @@
 import { useQuery } from "@tanstack/react-query";
+import { NamesForm, PasswordForm, SessionsPanel } from "../features/account-forms.tsx";
 import { useMe } from "../features/session.ts";
 import { api, ROLES } from "../lib/api.ts";
 import { formatInstant, fullName } from "../lib/format.ts";
 import { Card } from "../ui/card.tsx";
 import { Page } from "../ui/page.tsx";
 
-/** Who you are signed in as, in which tenant, with which roles. */
+/** Who you are signed in as, in which tenant, with which roles; your names, password and sessions. */
 export function AccountPage() {
   const me = useMe();
   const tenant = useQuery({
@@ -20,7 +21,7 @@ export function AccountPage() {
           <dt className="font-medium text-slate-700">Name</dt>
           <dd>{fullName(me)}</dd>
           <dt className="font-medium text-slate-700">Email</dt>
-          <dd>{me.email}</dd>
+          <dd className="break-all">{me.email}</dd>
           <dt className="font-medium text-slate-700">Tenant</dt>
           <dd>{me.isSuperuser ? "Platform staff (every tenant)" : (tenant.data?.name ?? "…")}</dd>
           <dt className="font-medium text-slate-700">Roles</dt>
@@ -29,6 +30,11 @@ export function AccountPage() {
           <dd>{formatInstant(me.dateJoined)}</dd>
         </dl>
       </Card>
+      <div className="grid gap-6 lg:grid-cols-2">
+        <NamesForm />
+        <PasswordForm />
+      </div>
+      <SessionsPanel />
     </Page>
   );
 }

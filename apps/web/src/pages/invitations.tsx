@@ -1,4 +1,4 @@
-import { InvitationsList, InviteForm } from "../features/invitations-panel.tsx";
+import { BulkInviteForm, InvitationsList, InviteForm } from "../features/invitations-panel.tsx";
 import { useMe } from "../features/session.ts";
 import { isAdmin } from "../lib/api.ts";
 import { Page } from "../ui/page.tsx";
@@ -10,6 +10,7 @@ export function InvitationsPage() {
   return (
     <Page title="Invitations">
       <InviteForm />
+      <BulkInviteForm />
       <InvitationsList />
     </Page>
   );

@@ -1,7 +1,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Link, useParams } from "@tanstack/react-router";
 import { useState } from "react";
-import { InvitationsList, InviteForm } from "../features/invitations-panel.tsx";
+import { BulkInviteForm, InvitationsList, InviteForm } from "../features/invitations-panel.tsx";
 import { MembersPanel } from "../features/members-panel.tsx";
 import { useMe } from "../features/session.ts";
 import { api, ROLES } from "../lib/api.ts";
@@ -40,6 +40,7 @@ export function PlatformTenantPage() {
               <MembersPanel tenant={found.id} canManage />
             </Card>
             <InviteForm tenant={found.id} />
+            <BulkInviteForm tenant={found.id} />
             <InvitationsList tenant={found.id} />
             <RoleAssignments tenant={found.id} />
           </>

@@ -1,5 +1,11 @@
 import * as LabelPrimitive from "@radix-ui/react-label";
-import { type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, useId } from "react";
+import {
+  type InputHTMLAttributes,
+  type ReactNode,
+  type SelectHTMLAttributes,
+  type TextareaHTMLAttributes,
+  useId,
+} from "react";
 import { cn } from "./cn.ts";
 
 const CONTROL =
@@ -85,6 +91,27 @@ export function SelectField({
           </option>
         ))}
       </select>
+    </Frame>
+  );
+}
+
+export function TextAreaField({
+  label,
+  error,
+  hint,
+  className,
+  ...textarea
+}: FieldFrame & Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, "className">) {
+  const id = useId();
+  return (
+    <Frame id={id} label={label} error={error} hint={hint} className={className}>
+      <textarea
+        id={id}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={described(id, error, hint)}
+        className={cn(CONTROL, "min-h-28 font-mono", error ? "border-red-600" : "border-slate-400")}
+        {...textarea}
+      />
     </Frame>
   );
 }

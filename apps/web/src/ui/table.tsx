@@ -4,7 +4,7 @@ import type { ReactNode } from "react";
 export function Table({ caption, head, children }: { caption: string; head: string[]; children: ReactNode }) {
   return (
     // biome-ignore lint/a11y/noNoninteractiveTabindex: a region that scrolls sideways must be reachable by keyboard to scroll it.
-    <section aria-label={caption} tabIndex={0} className="overflow-x-auto">
+    <section aria-label={caption} tabIndex={0} className="relative overflow-x-auto">
       <table className="w-full border-collapse text-left text-sm">
         <caption className="sr-only">{caption}</caption>
         <thead>
@@ -26,9 +26,15 @@ export function Cell({ children, className }: { children: ReactNode; className?:
   return <td className={className ?? "px-3 py-2 align-top whitespace-nowrap"}>{children}</td>;
 }
 
-export function Badge({ children }: { children: ReactNode }) {
+const BADGE_TONES = {
+  neutral: "border-slate-300 bg-slate-100 text-slate-800",
+  positive: "border-emerald-300 bg-emerald-50 text-emerald-900",
+  warning: "border-amber-400 bg-amber-50 text-amber-900",
+};
+
+export function Badge({ children, tone = "neutral" }: { children: ReactNode; tone?: keyof typeof BADGE_TONES }) {
   return (
-    <span className="inline-block rounded-full border border-slate-300 bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-800">
+    <span className={`inline-block rounded-full border px-2 py-0.5 text-xs font-medium ${BADGE_TONES[tone]}`}>
       {children}
     </span>
   );
