@@ -54,6 +54,8 @@ export const AUDIT_ACTIONS: Record<AuditAction, string> = {
   "auth.password_changed": "Password changed",
   "auth.session_ended": "Session ended",
   "auth.sessions_ended": "Other sessions ended",
+  "auth.password_reset_requested": "Password reset requested",
+  "auth.password_reset": "Password reset",
 };
 
 export const isAdmin = (user: User) => user.isSuperuser || user.roles.includes("ADMIN");
