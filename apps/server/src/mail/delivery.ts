@@ -3,6 +3,7 @@ import { type AuditRecord, insertAudit, SYSTEM } from "../domain/audit.js";
 import type { Clock } from "../domain/clock.js";
 import type { InvitationMailbox } from "../domain/context.js";
 import type { Logger } from "../logger.js";
+import { Passes } from "../passes.js";
 import { withTimeout } from "../timeout.js";
 import type { InvitationEmailHook, PasswordResetEmailHook } from "./hook.js";
 import type { Sealer } from "./sealer.js";
@@ -137,19 +138,15 @@ export class EmailDelivery implements InvitationMailbox {
   private readonly retryDelaysMs: number[];
   private readonly leaseMs: number;
   private readonly hookTimeoutMs: number;
-  private readonly pollIntervalMs: number;
   private readonly batchSize: number;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = true;
+  private readonly passes: Passes;
 
   constructor(private readonly options: DeliveryOptions) {
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     this.leaseMs = options.leaseMs ?? 120_000;
     this.hookTimeoutMs = options.hookTimeoutMs ?? 30_000;
-    this.pollIntervalMs = options.pollIntervalMs ?? 2_000;
     this.batchSize = options.batchSize ?? 20;
+    this.passes = new Passes(() => this.drain(), options.pollIntervalMs ?? 2_000);
   }
 
   seal(token: string): string {
@@ -158,38 +155,22 @@ export class EmailDelivery implements InvitationMailbox {
 
   /** Runs a pass soon, off the request path; passes never overlap. */
   notify(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.notify();
-      }
-    });
+    this.passes.notify();
   }
 
   /** Polls for due retries (and for deliveries other processes left behind). */
   start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => this.notify(), this.pollIntervalMs);
-    this.timer.unref();
-    this.notify();
+    this.passes.start();
   }
 
   /** Stops polling and waits for the pass in flight. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.passes.stop();
   }
 
   private async drain(): Promise<void> {
     try {
-      while (!this.stopped && (await this.pass()).full) {
+      while (!this.passes.stopped && (await this.pass()).full) {
         // a full batch of some kind: there may be more
       }
     } catch (error) {

@@ -5,6 +5,7 @@ import type { Clock } from "../domain/clock.js";
 import { redactedUrl } from "../domain/webhooks.js";
 import type { Logger } from "../logger.js";
 import type { Sealer } from "../mail/sealer.js";
+import { Passes } from "../passes.js";
 import { type AuditEventRow, eventBody } from "./events.js";
 import { signedHeaders } from "./signing.js";
 
@@ -63,12 +64,8 @@ export class WebhookDelivery {
   private readonly retryDelaysMs: number[];
   private readonly timeoutMs: number;
   private readonly leaseMs: number;
-  private readonly pollIntervalMs: number;
   private readonly batchSize: number;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = true;
+  private readonly passes: Passes;
   /** Enabled endpoints as of the last poll; while there are none, changes wake no pass. */
   private enabledEndpoints: number | undefined;
 
@@ -76,8 +73,15 @@ export class WebhookDelivery {
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_WEBHOOK_RETRY_DELAYS_MS;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.leaseMs = options.leaseMs ?? this.timeoutMs * 2 + 1_000;
-    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.batchSize = options.batchSize ?? 20;
+    // Each interval looks again at how many endpoints are enabled (another process may have added one).
+    this.passes = new Passes(
+      () => this.drain(),
+      options.pollIntervalMs ?? 1_000,
+      () => {
+        this.enabledEndpoints = undefined;
+      },
+    );
   }
 
   seal(secret: string): string {
@@ -96,36 +100,17 @@ export class WebhookDelivery {
 
   /** Runs a pass soon, off the request path; passes never overlap. */
   notify(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.notify();
-      }
-    });
+    this.passes.notify();
   }
 
   /** Polls for due retries and for deliveries that other processes enqueued or left behind. */
   start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => {
-      this.enabledEndpoints = undefined;
-      this.notify();
-    }, this.pollIntervalMs);
-    this.timer.unref();
-    this.notify();
+    this.passes.start();
   }
 
   /** Stops polling and waits for the pass in flight. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.passes.stop();
   }
 
   private async drain(): Promise<void> {
@@ -137,7 +122,7 @@ export class WebhookDelivery {
         this.enabledEndpoints = Number(row?.n ?? 0);
       }
       // Each pass sends the head of each sequence; the next of a sequence becomes due once it is done.
-      while (!this.stopped && (await this.runOnce()) > 0) {
+      while (!this.passes.stopped && (await this.runOnce()) > 0) {
         // more may be due
       }
     } catch (error) {

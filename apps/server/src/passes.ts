@@ -1,0 +1,55 @@
+/**
+ * The loop behind a background worker (the email outbox, webhook delivery):
+ * a pass runs soon after `notify()`, off the request path, and on an interval
+ * (for retries that fall due and work other processes left behind). Passes
+ * never overlap: a notify during a pass runs one more after it. `stop()`
+ * stops the interval and waits for the pass in flight.
+ */
+export class Passes {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stoppedFlag = true;
+
+  constructor(
+    private readonly pass: () => Promise<void>,
+    private readonly intervalMs: number,
+    /** Runs before each interval's pass. */
+    private readonly onInterval: () => void = () => {},
+  ) {}
+
+  get stopped(): boolean {
+    return this.stoppedFlag;
+  }
+
+  notify(): void {
+    if (this.stoppedFlag) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+      if (this.again && !this.stoppedFlag) {
+        this.again = false;
+        this.notify();
+      }
+    });
+  }
+
+  start(): void {
+    this.stoppedFlag = false;
+    this.timer = setInterval(() => {
+      this.onInterval();
+      this.notify();
+    }, this.intervalMs);
+    this.timer.unref();
+    this.notify();
+  }
+
+  async stop(): Promise<void> {
+    this.stoppedFlag = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+}
