@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Api, type Assignment } from "./api.js";
+import { Api } from "./api.js";
 import { type BenchDatabase, createDatabase, growTenantBySql, withClient } from "./database.js";
 import { type LoadRun, type LoadSettings, type LoadTarget, measureOnce, summarize } from "./load.js";
 import { type BenchOptions, parseOptions } from "./options.js";
