@@ -35,49 +35,59 @@ const pool = new pg.Pool({
 });
 
 const iso = (column) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-/** A JSON value for any column: strings escaped by PostgreSQL, null as null. */
+/** A JSON string escaped by PostgreSQL (the same escapes as JSON.stringify), or null. */
 const json = (expression) => `coalesce(to_json(${expression})::text, 'null')`;
+/** A value whose text needs no escaping (a uuid, a role: the schema allows nothing else), quoted, or null. */
+const plain = (expression) => `coalesce('"' || ${expression} || '"', 'null')`;
 const SESSION = `
     from sessions s join users u on u.id = s.user_id
    where s.id = $1 and u.is_active`;
-const SESSION_COLUMNS = `s.secret_hash, (extract(epoch from s.expires_at) * 1000)::float8 as expires_ms,
-         u.id as user_id, u.tenant_id, u.email`;
+const SESSION_COLUMNS = `s.secret_hash, (extract(epoch from s.expires_at) * 1000)::float8 as expires_ms, u.tenant_id`;
 
 // The caller's tenant's assignments as the DRF JSON array, oldest first.
-const LIST = {
-  name: "floor-list",
-  text: `
+const LIST = `
   select ${SESSION_COLUMNS},
          coalesce((select '[' || string_agg(
-             '{"id":' || ${json("ra.id")} || ',"user":' || ${json("ra.user_id")} || ',"role":' || ${json("ra.role")} ||
-             ',"tenant":' || ${json("ra.tenant_id")} || ',"granted_by":' || ${json("ra.granted_by_id")} ||
+             '{"id":"' || ra.id || '","user":"' || ra.user_id || '","role":"' || ra.role ||
+             '","tenant":"' || ra.tenant_id || '","granted_by":' || ${plain("ra.granted_by_id")} ||
              ',"created_at":"' || ${iso("ra.created_at")} || '"}', ',' order by ra.created_at, ra.id) || ']'
            from role_assignments ra where ra.tenant_id = u.tenant_id), '[]') as body
-  ${SESSION}`,
-};
+  ${SESSION}`;
 
-const ME = {
-  name: "floor-me",
-  text: `
+const ME = `
   select ${SESSION_COLUMNS},
-         '{"id":' || ${json("u.id")} || ',"email":' || ${json("u.email")} ||
+         '{"id":"' || u.id || '","email":' || ${json("u.email")} ||
          ',"first_name":' || ${json("u.first_name")} || ',"last_name":' || ${json("u.last_name")} ||
-         ',"tenant":' || ${json("u.tenant_id")} ||
-         ',"roles":' || coalesce((select to_json(array_agg(ra.role order by ra.role))::text
-                                    from role_assignments ra where ra.user_id = u.id), '[]') ||
-         ',"is_superuser":' || ${json("u.is_superuser")} || ',"is_active":' || ${json("u.is_active")} ||
+         ',"tenant":' || ${plain("u.tenant_id")} ||
+         ',"roles":[' || coalesce((select string_agg('"' || ra.role || '"', ',' order by ra.role)
+                                     from role_assignments ra where ra.user_id = u.id), '') ||
+         '],"is_superuser":' || u.is_superuser || ',"is_active":' || u.is_active ||
          ',"date_joined":"' || ${iso("u.date_joined")} || '"}' as body
-  ${SESSION}`,
-};
+  ${SESSION}`;
+
+// Reads come back in PostgreSQL's binary format, unparsed: the body as its UTF-8
+// bytes, written to the socket as they are; the hash as its hex bytes; the expiry a float8.
+const RAW = { getTypeParser: () => (value) => value };
+const read = (name, text) => (id) => ({ name, text, values: [id], binary: true, types: RAW });
+const LIST_STATEMENT = read("floor-list", LIST);
+const ME_STATEMENT = read("floor-me", ME);
+/** The session row with its expiry as a number (binary float8 from reads, a number from text-format statements). */
+function readSession(row) {
+  if (!row || typeof row.expires_ms === "number") return row;
+  row.expires_ms = row.expires_ms.readDoubleBE(0);
+  return row;
+}
 
 // The inviter: a session whose user is an ADMIN of its tenant.
-const INVITER = {
+const INVITER = (id) => ({
   name: "floor-inviter",
   text: `
-  select ${SESSION_COLUMNS},
+  select s.secret_hash, (extract(epoch from s.expires_at) * 1000)::float8 as expires_ms,
+         u.id as user_id, u.tenant_id, u.email,
          exists (select 1 from role_assignments ra where ra.user_id = u.id and ra.role = 'ADMIN') as admin
   ${SESSION}`,
-};
+  values: [id],
+});
 
 const NO_CREDENTIALS = JSON.stringify({ detail: "Authentication credentials were not provided." });
 const INVALID_TOKEN = JSON.stringify({ detail: "Invalid token." });
@@ -105,7 +115,7 @@ function sha256Hex(text) {
   return createHash("sha256").update(text).digest("hex");
 }
 
-/** The session's row if the token's secret matches and it has not expired; else null (and 401 sent). */
+/** The session's row (from `statement(id)`) if the token's secret matches and it has not expired; else null (and 401 sent). */
 async function authenticate(request, response, statement) {
   const header = request.headers.authorization;
   if (!header) {
@@ -118,8 +128,8 @@ async function authenticate(request, response, statement) {
     return null;
   }
   const [, id, secret] = token;
-  const { rows } = await pool.query({ ...statement, values: [id] });
-  const row = rows[0];
+  const { rows } = await pool.query(statement(id));
+  const row = readSession(rows[0]);
   const presented = Buffer.from(sha256Hex(secret));
   const stored = Buffer.from(row ? row.secret_hash : "");
   // A superuser (no tenant) is outside the floor's scope.
@@ -139,7 +149,7 @@ async function authenticate(request, response, statement) {
   return row;
 }
 
-async function read(request, response, statement) {
+async function serve(request, response, statement) {
   const row = await authenticate(request, response, statement);
   if (row) send(response, 200, row.body);
 }
@@ -407,8 +417,8 @@ async function createTenant(request, response) {
 const server = createServer((request, response) => {
   const path = request.url.split("?", 1)[0];
   let work;
-  if (request.method === "GET" && path === "/api/user-roles/") work = read(request, response, LIST);
-  else if (request.method === "GET" && path === "/api/users/me/") work = read(request, response, ME);
+  if (request.method === "GET" && path === "/api/user-roles/") work = serve(request, response, LIST_STATEMENT);
+  else if (request.method === "GET" && path === "/api/users/me/") work = serve(request, response, ME_STATEMENT);
   else if (request.method === "POST" && path === "/api/users/invite/") work = invite(request, response);
   else if (request.method === "POST" && path === "/api/users/accept-invite/") work = accept(request, response);
   else if (request.method === "POST" && path === "/api/tenants/") work = createTenant(request, response);
