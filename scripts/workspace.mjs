@@ -58,28 +58,41 @@ function mtimeMs(path) {
   }
 }
 
+const INSTALL_STAMP = join(root, "node_modules", ".cache", "tenantry", "install-stamp");
+
 /**
  * Installs exactly what the lockfile names; quick when nothing is missing. pnpm
- * itself takes a while to find out that nothing is (it is a Node.js program to
- * load), so it is not run at all when its last install (node_modules/.modules.yaml)
- * is newer than the lockfile, the workspace file and every package.json.
+ * itself takes a good part of a second to find out that nothing is, so it is
+ * not run at all when our last successful install (its stamp, dated when that
+ * install began) is newer than the lockfile, the workspace file and every
+ * package.json. An install by hand leaves the stamp alone: the next start
+ * runs pnpm once more, which is correct either way.
  */
 export function ensureInstalled() {
   const fresh = !existsSync(join(root, "node_modules", ".pnpm"));
   if (!fresh) {
-    const installed = mtimeMs(join(root, "node_modules", ".modules.yaml"));
+    const installed = mtimeMs(INSTALL_STAMP);
     const manifests = [
       join(root, "pnpm-lock.yaml"),
       join(root, "pnpm-workspace.yaml"),
       join(root, "package.json"),
       ...workspacePackages().map((dir) => join(dir, "package.json")),
     ];
-    if (manifests.every((file) => mtimeMs(file) <= installed)) return;
+    if (Number.isFinite(installed) && manifests.every((file) => mtimeMs(file) <= installed)) return;
   }
   if (fresh) say("Installing dependencies from the lockfile (first run only)...");
+  const started = Date.now() / 1000;
   pnpm(["install", "--frozen-lockfile", "--reporter", fresh ? "default" : "silent"], {
     stdio: ["inherit", process.stderr, "inherit"],
   });
+  stamp(INSTALL_STAMP, "", started);
+}
+
+/** Writes a stamp file dated `seconds` (when the work it stands for began). */
+function stamp(file, content, seconds) {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, content);
+  utimesSync(file, seconds, seconds);
 }
 
 const BUILD_STAMP = join(root, "node_modules", ".cache", "tenantry", "build-stamp");
@@ -122,9 +135,7 @@ export function buildIfChanged(args, message = "Building the server...") {
   const packages = workspacePackages()
     .filter((dir) => existsSync(join(dir, "dist")))
     .map((dir) => relative(root, dir));
-  mkdirSync(dirname(BUILD_STAMP), { recursive: true });
-  writeFileSync(BUILD_STAMP, JSON.stringify({ args, packages }));
-  utimesSync(BUILD_STAMP, started, started);
+  stamp(BUILD_STAMP, JSON.stringify({ args, packages }), started);
 }
 
 const bin = join(root, "node_modules", ".bin");
