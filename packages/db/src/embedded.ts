@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  constants,
   cpSync,
   existsSync,
   mkdirSync,
@@ -142,7 +143,8 @@ async function seedFromTemplate(pgdata: string): Promise<void> {
   }
   const partial = `${pgdata}.copying-${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
-  cpSync(template, partial, { recursive: true });
+  // A copy-on-write clone where the file system can (btrfs, XFS), else a plain copy.
+  cpSync(template, partial, { recursive: true, mode: constants.COPYFILE_FICLONE });
   rmSync(pgdata, { recursive: true, force: true });
   renameSync(partial, pgdata);
 }
