@@ -2,12 +2,11 @@
 // benchmark suite (bench/): the product and a node:http + pg floor as separate
 // processes on fresh PostgreSQL databases, then the embedded database.
 // Arguments go to the bench: `npm run bench -- --quick`, `-- --help`.
-import { ensureInstalled, pnpm, say, turbo } from "./workspace.mjs";
+import { buildIfChanged, ensureInstalled, pnpm, say } from "./workspace.mjs";
 
 ensureInstalled();
 
-say("Building the server...");
-turbo(["run", "build", "--filter=@tenantry/server...", "--output-logs=errors-only"]);
+buildIfChanged(["run", "build", "--filter=@tenantry/server...", "--output-logs=errors-only"]);
 
 say("Running the bench (results also go to bench/results/latest.json)...");
 pnpm(["--silent", "--filter", "@tenantry/bench", "run", "bench", ...process.argv.slice(2)]);

@@ -2,11 +2,13 @@
 // (no wrapper process left to orphan the server when a signal arrives).
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ensureInstalled, root, say, turbo } from "./workspace.mjs";
+import { buildIfChanged, ensureInstalled, root, say } from "./workspace.mjs";
 
 ensureInstalled();
-say("Building the server and the web console...");
-turbo(["run", "build", "--filter=@tenantry/server...", "--filter=@tenantry/web", "--output-logs=errors-only"]);
+buildIfChanged(
+  ["run", "build", "--filter=@tenantry/server...", "--filter=@tenantry/web", "--output-logs=errors-only"],
+  "Building the server and the web console...",
+);
 process.env.NODE_ENV ??= "production";
 say(
   process.env.DATABASE_URL

@@ -1,8 +1,8 @@
 // Shared by the root scripts: they run on a fresh clone with only Node.js and
 // npm, so they use nothing but Node's standard library until install is done.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { delimiter, dirname, join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { delimiter, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -29,13 +29,113 @@ export function pnpm(args, options) {
   else run("npx", ["-y", `pnpm@${PNPM_VERSION}`, ...args], options);
 }
 
-/** Installs exactly what the lockfile names; quick when nothing is missing. */
+/** The workspace's package directories, from pnpm-workspace.yaml's `packages:` list (`dir` or `dir/*`). */
+function workspacePackages() {
+  const listed = [];
+  let inPackages = false;
+  for (const line of readFileSync(join(root, "pnpm-workspace.yaml"), "utf8").split("\n")) {
+    if (/^\S/.test(line)) inPackages = line.startsWith("packages:");
+    const entry = inPackages && /^\s+-\s+["']?([^"'\s#]+)/.exec(line);
+    if (entry) listed.push(entry[1]);
+  }
+  return listed
+    .flatMap((pattern) => {
+      if (!pattern.endsWith("/*")) return [join(root, pattern)];
+      const parent = join(root, pattern.slice(0, -2));
+      if (!existsSync(parent)) return [];
+      return readdirSync(parent, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => join(parent, entry.name));
+    })
+    .filter((dir) => existsSync(join(dir, "package.json")));
+}
+
+function mtimeMs(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+const INSTALL_STAMP = join(root, "node_modules", ".cache", "tenantry", "install-stamp");
+
+/**
+ * Installs exactly what the lockfile names; quick when nothing is missing. pnpm
+ * itself takes a good part of a second to find out that nothing is, so it is
+ * not run at all when our last successful install (its stamp, dated when that
+ * install began) is newer than the lockfile, the workspace file and every
+ * package.json. An install by hand leaves the stamp alone: the next start
+ * runs pnpm once more, which is correct either way.
+ */
 export function ensureInstalled() {
   const fresh = !existsSync(join(root, "node_modules", ".pnpm"));
+  if (!fresh) {
+    const installed = mtimeMs(INSTALL_STAMP);
+    const manifests = [
+      join(root, "pnpm-lock.yaml"),
+      join(root, "pnpm-workspace.yaml"),
+      join(root, "package.json"),
+      ...workspacePackages().map((dir) => join(dir, "package.json")),
+    ];
+    if (Number.isFinite(installed) && manifests.every((file) => mtimeMs(file) <= installed)) return;
+  }
   if (fresh) say("Installing dependencies from the lockfile (first run only)...");
+  const started = Date.now() / 1000;
   pnpm(["install", "--frozen-lockfile", "--reporter", fresh ? "default" : "silent"], {
     stdio: ["inherit", process.stderr, "inherit"],
   });
+  stamp(INSTALL_STAMP, "", started);
+}
+
+/** Writes a stamp file dated `seconds` (when the work it stands for began). */
+function stamp(file, content, seconds) {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, content);
+  utimesSync(file, seconds, seconds);
+}
+
+const BUILD_STAMP = join(root, "node_modules", ".cache", "tenantry", "build-stamp");
+/** Files at the root every build reads. */
+const BUILD_ROOT_INPUTS = ["package.json", "pnpm-lock.yaml", "tsconfig.base.json", "turbo.json"];
+
+/** The newest change under `dir` (files and directories: an added or removed file changes its directory), skipping outputs. */
+function newestUnder(dir) {
+  let newest = mtimeMs(dir);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === "node_modules" || entry.name === "dist" || entry.name === ".turbo") continue;
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestUnder(path) : mtimeMs(path));
+  }
+  return newest;
+}
+
+/**
+ * Builds with turbo (`args`: the `run build ...` arguments) unless nothing
+ * changed since the last successful build with the same arguments: every
+ * package that had a `dist` then still has it, and no file of those packages
+ * (outside node_modules and dist) nor a root build input is newer than that
+ * build. turbo alone takes a good part of a second to find out. A stale or
+ * unsure answer always builds.
+ */
+export function buildIfChanged(args, message = "Building the server...") {
+  const built = mtimeMs(BUILD_STAMP);
+  const upToDate = (() => {
+    if (!Number.isFinite(built)) return false;
+    const stamp = JSON.parse(readFileSync(BUILD_STAMP, "utf8"));
+    if (JSON.stringify(stamp.args) !== JSON.stringify(args) || !Array.isArray(stamp.packages)) return false;
+    if (BUILD_ROOT_INPUTS.some((file) => mtimeMs(join(root, file)) > built)) return false;
+    return stamp.packages.every((dir) => existsSync(join(root, dir, "dist")) && newestUnder(join(root, dir)) <= built);
+  })();
+  if (upToDate) return;
+  say(message);
+  // Stamped with the time before the build: a file changed while turbo runs is newer than the stamp.
+  const started = Date.now() / 1000;
+  turbo(args);
+  const packages = workspacePackages()
+    .filter((dir) => existsSync(join(dir, "dist")))
+    .map((dir) => relative(root, dir));
+  stamp(BUILD_STAMP, JSON.stringify({ args, packages }), started);
 }
 
 const bin = join(root, "node_modules", ".bin");

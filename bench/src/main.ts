@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Api, type Assignment } from "./api.js";
+import { Api } from "./api.js";
 import { type BenchDatabase, createDatabase, growTenantBySql, withClient } from "./database.js";
 import { type LoadRun, type LoadSettings, type LoadTarget, measureOnce, summarize } from "./load.js";
 import { type BenchOptions, parseOptions } from "./options.js";
@@ -12,6 +12,7 @@ import { findProfile, formatProfile, summarizeProfile } from "./profile.js";
 import { evaluateTargets, formatReport, type Results, type ScaleSide } from "./report.js";
 import { createTenantWithAdmin, type SeededTenant, seedTenant } from "./seed.js";
 import { measureHashCost, measureSequential } from "./sequential.js";
+import { measureStartTimes } from "./startup.js";
 import { round, spread } from "./stats.js";
 
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -25,6 +26,8 @@ const TRPC_LIST = "/trpc/role.list";
 const ME = "/api/users/me/";
 const PAGED = "/api/user-roles/?limit=50";
 const POOL_SIZE = 10;
+/** One key for the product and the floor: the product's mail worker opens the floor's sealed invitation tokens too. */
+const SECRET_KEY = randomBytes(32).toString("hex");
 /** Busy share of the machine (all cores) above which someone else is using it. */
 const QUIET_THRESHOLD = 0.15;
 
@@ -73,7 +76,7 @@ async function startProduct(
     HOST: "127.0.0.1",
     PORT: String(port),
     DATA_DIR: tempDir("tenantry-bench-data-"),
-    SECRET_KEY: randomBytes(32).toString("hex"),
+    SECRET_KEY,
   };
   if (database) env.DATABASE_URL = database.url;
   return startServerProcess({
@@ -98,6 +101,7 @@ async function startFloor(database: BenchDatabase, nodeFlags: string[] = []): Pr
       PORT: String(port),
       DATABASE_URL: database.url,
       POOL_SIZE: String(POOL_SIZE),
+      SECRET_KEY,
     },
     cwd: benchDir,
     readyPath: "/healthz",
@@ -105,15 +109,20 @@ async function startFloor(database: BenchDatabase, nodeFlags: string[] = []): Pr
   });
 }
 
-/** The floor must answer exactly what the product answers, or the comparison means nothing. */
+/** The floor must answer exactly what the product answers, byte for byte, or the comparison means nothing. */
 async function checkFloorMatches(product: ServerProcess, floor: ServerProcess, token: string): Promise<void> {
   for (const path of [LIST, ME]) {
     const [ours, theirs] = await Promise.all(
-      [product, floor].map((server) => new Api(server.url).expect<Assignment[]>("GET", path, 200, { token })),
+      [product, floor].map(async (server) => {
+        const response = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+        const body = await response.text();
+        if (response.status !== 200) throw new Error(`${server.name} ${path} answered ${response.status}: ${body}`);
+        return body;
+      }),
     );
-    if (JSON.stringify(ours) !== JSON.stringify(theirs)) {
+    if (ours !== theirs) {
       throw new Error(
-        `the floor's ${path} differs from the product's:\n${JSON.stringify(ours).slice(0, 400)}\n${JSON.stringify(theirs).slice(0, 400)}`,
+        `the floor's ${path} differs from the product's:\n${String(ours).slice(0, 400)}\n${String(theirs).slice(0, 400)}`,
       );
     }
   }
@@ -293,12 +302,29 @@ async function runSuite(options: BenchOptions): Promise<void> {
   say(`sequential latencies: ${options.iterations} × login, invite, accept, tenant creation...`);
   const seqTenant = await createTenantWithAdmin(api, "bench-seq");
   await waitForQuiet(QUIET_THRESHOLD, options.quietWait * 1000);
-  const sequential = await measureSequential(api, product.pid, seqTenant, options.iterations);
+  const floorSeqTenant = await createTenantWithAdmin(api, "bench-floor-seq");
+  await waitForQuiet(QUIET_THRESHOLD, options.quietWait * 1000);
+  const [sequential, floorSequential] = await measureSequential(
+    [
+      { api, serverPid: product.pid, tenant: seqTenant, login: true },
+      { api: new Api(floor.url), serverPid: floor.pid, tenant: floorSeqTenant, login: false },
+    ],
+    options.iterations,
+  );
+  if (!sequential || !floorSequential) throw new Error("missing sequential results");
 
   const scale = options.scale ? await measureScale(options, database, product) : null;
   const complaints = [...product.complaints(), ...floor.complaints()];
   await Promise.all([product.stop(), floor.stop()]);
   const embedded = options.embedded ? await measureEmbedded(options, complaints) : null;
+  let start: Results["start"] = null;
+  if (options.startRuns > 0) {
+    say(
+      `start time: ${options.startRuns} × npm start (node scripts/start.mjs) to /readyz 200, existing and fresh DATA_DIR...`,
+    );
+    await waitForQuiet(QUIET_THRESHOLD, options.quietWait * 1000);
+    start = await measureStartTimes(root, options.startRuns);
+  }
 
   const notes = [
     "Load generator, servers and PostgreSQL share this machine's cores; compare figures within one run.",
@@ -345,8 +371,10 @@ async function runSuite(options: BenchOptions): Promise<void> {
     hash,
     load: { floorList, restList, trpcList, floorMe, restMe },
     sequential,
+    floorSequential,
     scale,
     embedded,
+    start,
     serverComplaints: complaints,
   };
   const results: Results = { ...partial, targets: evaluateTargets(partial) };

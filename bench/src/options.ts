@@ -17,6 +17,8 @@ export interface BenchOptions {
   /** Before each measured run, wait up to this many seconds for others' work to stop (0: never wait). */
   quietWait: number;
   embedded: boolean;
+  /** Starts of `npm start` per start-time measurement (existing and fresh data directory); 0: skip. */
+  startRuns: number;
   scale: boolean;
   quick: boolean;
   /** The product server's LOG_LEVEL (production runs often use info: one line per request). */
@@ -43,6 +45,8 @@ const USAGE = `npm run bench -- [options]
   --quiet-wait S        before each run, wait up to S s for the machine to be quiet (≤ 15 % busy)
                         when something else is using it (default 20, --quick 10; 0: never wait)
   --no-embedded         skip the embedded-database section
+  --start-runs N        npm start to /readyz timings, existing and fresh DATA_DIR, medians reported
+                        (default 3, --quick 1; 0: skip)
   --no-scale            skip the 100 vs 100,000 assignment comparison
   --log-level LEVEL     the product server's LOG_LEVEL (default warn)
   --profile             instead of the suite: profile the product under load (node --cpu-prof)
@@ -67,6 +71,7 @@ export function parseOptions(argv: string[], defaultOutput: string): BenchOption
       "scale-assignments": { type: "string" },
       "quiet-wait": { type: "string" },
       "no-embedded": { type: "boolean", default: false },
+      "start-runs": { type: "string" },
       "no-scale": { type: "boolean", default: false },
       "log-level": { type: "string", default: "warn" },
       profile: { type: "boolean", default: false },
@@ -97,6 +102,7 @@ export function parseOptions(argv: string[], defaultOutput: string): BenchOption
     scaleAssignments: count(values["scale-assignments"], 100_000, "--scale-assignments", 200),
     quietWait: count(values["quiet-wait"], quick ? 10 : 20, "--quiet-wait", 0),
     embedded: !values["no-embedded"],
+    startRuns: count(values["start-runs"], quick ? 1 : 3, "--start-runs", 0),
     scale: !values["no-scale"],
     logLevel: values["log-level"] ?? "warn",
     profileDir: values.profile || values["profile-dir"] ? (values["profile-dir"] ?? "/tmp/tenantry-prof") : undefined,

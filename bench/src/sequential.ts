@@ -11,7 +11,8 @@ export interface Operation extends Spread {
 }
 
 export interface SequentialResults {
-  login: Operation;
+  /** Null for a server that does not log in (the floor). */
+  login: Operation | null;
   invite: Operation;
   accept: Operation;
   inviteAndAccept: Operation;
@@ -43,62 +44,78 @@ function operation(samples: Sample[]): Operation {
   };
 }
 
-/**
- * Login, invite, accept and tenant creation, each `iterations` times after
- * two warm-up calls. Runs in a tenant of its own so the measured tenant's
- * lists keep their size. The server's CPU per call comes from /proc (10 ms
- * ticks, so only its mean over many calls means anything).
- */
-export async function measureSequential(
-  api: Api,
-  serverPid: number,
-  tenant: SeededTenant,
-  iterations: number,
-): Promise<SequentialResults> {
-  const login: Sample[] = [];
-  const invite: Sample[] = [];
-  const accept: Sample[] = [];
-  const both: Sample[] = [];
-  const create: Sample[] = [];
-  for (let i = 0; i < iterations + WARMUP_ITERATIONS; i++) {
-    const keep = i >= WARMUP_ITERATIONS;
+/** A server the sequential paths are measured on, with a tenant whose admin token it accepts. */
+export interface SequentialSide {
+  api: Api;
+  serverPid: number;
+  tenant: SeededTenant;
+  login: boolean;
+}
+
+interface SideSamples {
+  login: Sample[];
+  invite: Sample[];
+  accept: Sample[];
+  both: Sample[];
+  create: Sample[];
+}
+
+async function iterate(side: SequentialSide, into: SideSamples | null): Promise<void> {
+  const { api, serverPid, tenant } = side;
+  if (side.login) {
     const loginSample = await timed(serverPid, () =>
       api.expect<LoginAnswer>("POST", "/api/auth/login/", 200, {
         body: { email: tenant.adminEmail, password: PASSWORD, tenant: tenant.slug },
       }),
     );
-    let invitation: InvitationCreated | undefined;
-    const inviteSample = await timed(serverPid, async () => {
-      invitation = await api.expect<InvitationCreated>("POST", "/api/users/invite/", 201, {
-        token: tenant.token,
-        body: { email: `${uniqueLabel("seq")}@${tenant.slug}.bench.test`, role: "VIEWER" },
-      });
-    });
-    const acceptSample = await timed(serverPid, () =>
-      api.expect("POST", "/api/users/accept-invite/", 201, {
-        body: { token: invitation?.token, password: PASSWORD, first_name: "Seq", last_name: "User" },
-      }),
-    );
-    const name = uniqueLabel("bench-created");
-    const createSample = await timed(serverPid, () =>
-      api.expect("POST", "/api/tenants/", 201, {
-        body: { name, admin_email: `admin@${name}.bench.test`, admin_password: PASSWORD },
-      }),
-    );
-    if (!keep) continue;
-    login.push(loginSample);
-    invite.push(inviteSample);
-    accept.push(acceptSample);
-    both.push({ ms: inviteSample.ms + acceptSample.ms, cpuMs: inviteSample.cpuMs + acceptSample.cpuMs });
-    create.push(createSample);
+    into?.login.push(loginSample);
   }
-  return {
-    login: operation(login),
-    invite: operation(invite),
-    accept: operation(accept),
-    inviteAndAccept: operation(both),
-    tenantCreate: operation(create),
-  };
+  let invitation: InvitationCreated | undefined;
+  const inviteSample = await timed(serverPid, async () => {
+    invitation = await api.expect<InvitationCreated>("POST", "/api/users/invite/", 201, {
+      token: tenant.token,
+      body: { email: `${uniqueLabel("seq")}@${tenant.slug}.bench.test`, role: "VIEWER" },
+    });
+  });
+  const acceptSample = await timed(serverPid, () =>
+    api.expect("POST", "/api/users/accept-invite/", 201, {
+      body: { token: invitation?.token, password: PASSWORD, first_name: "Seq", last_name: "User" },
+    }),
+  );
+  const name = uniqueLabel("bench-created");
+  const createSample = await timed(serverPid, () =>
+    api.expect("POST", "/api/tenants/", 201, {
+      body: { name, admin_email: `admin@${name}.bench.test`, admin_password: PASSWORD },
+    }),
+  );
+  if (!into) return;
+  into.invite.push(inviteSample);
+  into.accept.push(acceptSample);
+  into.both.push({ ms: inviteSample.ms + acceptSample.ms, cpuMs: inviteSample.cpuMs + acceptSample.cpuMs });
+  into.create.push(createSample);
+}
+
+/**
+ * Login, invite, accept and tenant creation, each `iterations` times after
+ * two warm-up calls, on every side in turn (interleaved, so drift touches all
+ * alike). Each side runs in a tenant of its own so the measured tenant's
+ * lists keep their size. The server's CPU per call comes from /proc (10 ms
+ * ticks, so only its mean over many calls means anything).
+ */
+export async function measureSequential(sides: SequentialSide[], iterations: number): Promise<SequentialResults[]> {
+  const samples = sides.map((): SideSamples => ({ login: [], invite: [], accept: [], both: [], create: [] }));
+  for (let i = 0; i < iterations + WARMUP_ITERATIONS; i++) {
+    for (const [index, side] of sides.entries()) {
+      await iterate(side, i >= WARMUP_ITERATIONS ? (samples[index] ?? null) : null);
+    }
+  }
+  return samples.map((side, index) => ({
+    login: sides[index]?.login ? operation(side.login) : null,
+    invite: operation(side.invite),
+    accept: operation(side.accept),
+    inviteAndAccept: operation(side.both),
+    tenantCreate: operation(side.create),
+  }));
 }
 
 export interface HashCost {

@@ -26,6 +26,27 @@ describe("the embedded database", () => {
     }
   });
 
+  it("starts a new data directory from the initdb template, each copy a cluster of its own", async () => {
+    const cache = join(import.meta.dirname, "..", "node_modules", ".cache", "tenantry-pglite");
+    const dirs = [join(dataDir, "copy-a"), join(dataDir, "copy-b")];
+    const a = await openDatabase({ kind: "embedded", dataDir: dirs[0] as string });
+    try {
+      const em = a.orm.em.fork();
+      em.create(Tenant, { name: "Only in A", slug: "only-in-a" });
+      await em.flush();
+    } finally {
+      await a.close();
+    }
+    expect(readdirSync(cache).filter((name) => name.startsWith("initdb-"))).toHaveLength(1);
+    const b = await openDatabase({ kind: "embedded", dataDir: dirs[1] as string });
+    try {
+      expect(await b.orm.em.fork().count(Tenant, {})).toBe(0);
+    } finally {
+      await b.close();
+    }
+    expect(readdirSync(cache).filter((name) => name.startsWith("building-"))).toEqual([]);
+  });
+
   it("refuses a second server on the same data directory", async () => {
     const first = await openDatabase({ kind: "embedded", dataDir });
     try {

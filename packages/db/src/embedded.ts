@@ -1,6 +1,19 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  constants,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 
@@ -32,6 +45,7 @@ export async function startEmbeddedPostgres(options: {
   // A short path of our own: socket paths are limited to ~107 bytes.
   const socketDir = mkdtempSync(join(tmpdir(), "tenantry-pg-"));
   try {
+    if (dataDir !== null) await seedFromTemplate(join(dataDir, "pgdata"));
     db = await PGlite.create(dataDir === null ? undefined : join(dataDir, "pgdata"));
     server = new PGLiteSocketServer({
       db,
@@ -107,4 +121,53 @@ function isRunning(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/**
+ * A new data directory starts as a copy of a freshly initialised cluster
+ * instead of running initdb (seconds in WebAssembly; a copy and a resume take
+ * a fraction of that). The template is made once per PGlite build, by initdb
+ * in a directory of its own that is renamed into place only when complete,
+ * and kept in this package's `node_modules/.cache`. Nothing but initdb's
+ * output is in it: the database itself is then migrated as always. Where the
+ * template cannot be made (a read-only install), initdb runs in place as
+ * before.
+ */
+async function seedFromTemplate(pgdata: string): Promise<void> {
+  if (existsSync(pgdata) && readdirSync(pgdata).length > 0) return;
+  let template: string;
+  try {
+    template = await clusterTemplate();
+  } catch {
+    return;
+  }
+  const partial = `${pgdata}.copying-${process.pid}`;
+  rmSync(partial, { recursive: true, force: true });
+  // A copy-on-write clone where the file system can (btrfs, XFS), else a plain copy.
+  cpSync(template, partial, { recursive: true, mode: constants.COPYFILE_FICLONE });
+  rmSync(pgdata, { recursive: true, force: true });
+  renameSync(partial, pgdata);
+}
+
+async function clusterTemplate(): Promise<string> {
+  const pglite = fileURLToPath(import.meta.resolve("@electric-sql/pglite"));
+  const key = createHash("sha256").update(pglite).digest("hex").slice(0, 16);
+  const cache = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules", ".cache", "tenantry-pglite");
+  const template = join(cache, `initdb-${key}`);
+  if (existsSync(join(template, "PG_VERSION"))) return template;
+  mkdirSync(cache, { recursive: true });
+  const building = mkdtempSync(join(cache, "building-"));
+  try {
+    const db = await PGlite.create(join(building, "pgdata"));
+    await db.close();
+    try {
+      renameSync(join(building, "pgdata"), template);
+    } catch (error) {
+      // Another process made it first: use theirs.
+      if (!existsSync(join(template, "PG_VERSION"))) throw error;
+    }
+  } finally {
+    rmSync(building, { recursive: true, force: true });
+  }
+  return template;
 }
