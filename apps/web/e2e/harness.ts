@@ -117,12 +117,15 @@ export function createSuperuser(env: Record<string, string>, email: string, pass
   if (run.status !== 0) throw new Error(`createsuperuser failed: ${run.stdout}${run.stderr}`);
 }
 
-/** An email hook module that appends every email it is given to a file, one JSON line each. */
+/** An email hook module (both kinds) that appends every email it is given to a file, one JSON line each. */
 export function writeMailHook(path: string, outbox: string): void {
   writeFileSync(
     path,
     `import { appendFileSync } from "node:fs";
 export async function sendInvitationEmail(message) {
+  appendFileSync(${JSON.stringify(outbox)}, JSON.stringify(message) + "\\n");
+}
+export async function sendPasswordResetEmail(message) {
   appendFileSync(${JSON.stringify(outbox)}, JSON.stringify(message) + "\\n");
 }
 `,
@@ -137,14 +140,25 @@ export interface Email {
   acceptUrl: string;
 }
 
+export interface ResetEmail {
+  to: string;
+  tenant: { id: string; name: string; slug: string } | null;
+  expiresAt: string;
+  resetUrl: string;
+}
+
 /** The newest email to `to`, once the outbox has one (delivery runs after commit, off the request path). */
-export async function emailTo(outbox: string, to: string, after = 0): Promise<Email> {
+export async function emailTo<Kind extends { to: string } = Email>(
+  outbox: string,
+  to: string,
+  after = 0,
+): Promise<Kind> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     const lines = existsSync(outbox) ? readFileSync(outbox, "utf8").split("\n").filter(Boolean) : [];
     const found = lines
       .slice(after)
-      .map((line) => JSON.parse(line) as Email)
+      .map((line) => JSON.parse(line) as Kind)
       .filter((email) => email.to === to);
     const newest = found.at(-1);
     if (newest) return newest;

@@ -75,7 +75,7 @@ let server: RunningServer | undefined;
 let browser: Browser | undefined;
 let status = 0;
 try {
-  server = await startServer({ ...serverEnv, THROTTLE: "off", INVITATION_EMAIL_HOOK: hook });
+  server = await startServer({ ...serverEnv, THROTTLE: "off", EMAIL_HOOK: hook });
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
   const suite: Suite = { browser, server, db, outbox, serverEnv, check: checkPage };
   say(`Chromium ${browser.version()} against ${server.url}`);

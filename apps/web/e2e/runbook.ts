@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import pg from "pg";
 import type { Browser, Page } from "playwright-core";
-import { createSuperuser, emailCount, emailTo } from "./harness.ts";
+import { createSuperuser, emailCount, emailTo, type ResetEmail } from "./harness.ts";
 import type { Step, Suite } from "./run.ts";
 
 const PASSWORD = "violet-harbour-lantern-42";
@@ -9,6 +9,7 @@ const ADMIN = { email: "ada@acme.example", first: "Ada", last: "Lovelace" };
 const MEMBER = { email: "grace@acme.example", first: "Grace", last: "Hopper" };
 const STAFF = { email: "ops@platform.example" };
 const NEW_PASSWORD = "copper-meadow-compass-77";
+const RESET_PASSWORD = "saffron-glacier-orbit-19";
 const LAST_ADMIN = "This is the tenant's last ADMIN (inactive members do not count)";
 
 /** A fresh browser profile (its own cookies), whose pages report anything the script policy blocked. */
@@ -355,6 +356,71 @@ export const runbook: Step[] = [
       await signIn(later, server.url, MEMBER.email, NEW_PASSWORD);
       await heading(later, "Members");
       for (const page of elsewhere) await page.context().close();
+    },
+  },
+  {
+    name: "the member resets a forgotten password from the emailed link in a fresh browser and signs in with it; a used link says so",
+    async run({ browser, server, outbox, check }) {
+      const asker = await newPage(browser);
+      await asker.goto(`${server.url}/sign-in`);
+      await asker.getByRole("link", { name: "Forgot your password?" }).click();
+      await heading(asker, "Reset your password");
+      await check(asker, "forgot-password");
+      await asker.getByLabel("Email").fill("not-an-address");
+      await asker.getByRole("button", { name: "Send reset link" }).click();
+      await assertDescribed(asker, "Email", "Enter a valid email address.");
+      // An address with no account gets the very same answer.
+      await asker.getByLabel("Email").fill("nobody@acme.example");
+      await asker.getByRole("button", { name: "Send reset link" }).click();
+      await heading(asker, "Check your email");
+      const unknown = await asker.getByRole("main").textContent();
+      await asker.getByRole("button", { name: "ask for another link" }).click();
+      await heading(asker, "Reset your password");
+      const before = emailCount(outbox);
+      await asker.getByLabel("Email").fill(MEMBER.email);
+      await asker.getByRole("button", { name: "Send reset link" }).click();
+      await heading(asker, "Check your email");
+      assert.equal(await asker.getByRole("main").textContent(), unknown);
+      await check(asker, "forgot-password-sent");
+      await asker.context().close();
+
+      const email = await emailTo<ResetEmail>(outbox, MEMBER.email, before);
+      assert.equal(email.tenant?.name, "Acme Robotics");
+      assert.ok(email.resetUrl.startsWith(`${server.url}/reset-password#token=`), email.resetUrl);
+      const resetter = await newPage(browser);
+      await resetter.goto(email.resetUrl);
+      await heading(resetter, "Choose a new password");
+      assert.equal(resetter.url(), `${server.url}/reset-password`);
+      await check(resetter, "reset-password");
+      await resetter.getByLabel("New password").fill("password");
+      await resetter.getByRole("button", { name: "Set new password" }).click();
+      await assertDescribed(resetter, "New password", "This password is too common.");
+      await check(resetter, "reset-password-errors");
+      await resetter.getByLabel("New password").fill(RESET_PASSWORD);
+      await resetter.keyboard.press("Enter");
+      await heading(resetter, "Password changed");
+      await check(resetter, "reset-password-done");
+      await resetter.getByRole("link", { name: "Sign in" }).click();
+      await heading(resetter, "Sign in");
+      await resetter.getByLabel("Email").fill(MEMBER.email);
+      await resetter.getByLabel("Password").fill(RESET_PASSWORD);
+      await resetter.getByRole("button", { name: "Sign in" }).click();
+      await heading(resetter, "Members");
+      // The member's other open page was signed out by the reset.
+      await member.getByRole("link", { name: "Members" }).click();
+      await heading(member, "Sign in");
+
+      const again = await newPage(browser);
+      await again.goto(email.resetUrl);
+      await again.getByLabel("New password").fill("another-fine-passphrase-3");
+      await again.getByRole("button", { name: "Set new password" }).click();
+      await heading(again, "This reset link does not work");
+      await check(again, "reset-password-used");
+      await again.getByRole("link", { name: "Ask for a new link" }).click();
+      await heading(again, "Reset your password");
+      await again.goto(`${server.url}/reset-password`);
+      await heading(again, "No reset link here");
+      for (const page of [resetter, again]) await page.context().close();
     },
   },
   {

@@ -4,6 +4,7 @@ import { meQuery } from "./features/session.ts";
 import { AcceptInvitePage } from "./pages/accept-invite.tsx";
 import { AccountPage } from "./pages/account.tsx";
 import { AuditPage } from "./pages/audit.tsx";
+import { ForgotPasswordPage } from "./pages/forgot-password.tsx";
 import { InvitationsPage } from "./pages/invitations.tsx";
 import { MembersPage } from "./pages/members.tsx";
 import { ErrorPage, NotFoundPage } from "./pages/not-found.tsx";
@@ -12,6 +13,7 @@ import { PlatformInvitationsPage } from "./pages/platform-invitations.tsx";
 import { PlatformTenantPage } from "./pages/platform-tenant.tsx";
 import { PlatformTenantsPage } from "./pages/platform-tenants.tsx";
 import { PlatformWebhooksPage } from "./pages/platform-webhooks.tsx";
+import { ResetPasswordPage } from "./pages/reset-password.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
 import { SignUpPage } from "./pages/sign-up.tsx";
 import { Shell } from "./shell.tsx";
@@ -54,6 +56,18 @@ const acceptRoute = createRoute({
   component: AcceptInvitePage,
 });
 
+const forgotRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/forgot-password",
+  component: ForgotPasswordPage,
+});
+/** `/reset-password#token=…`, the link in every password reset email. */
+const resetRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/reset-password",
+  component: ResetPasswordPage,
+});
+
 /** Every page below needs a session; without one, sign in first and come back. */
 const appRoute = createRoute({
   getParentRoute: () => rootRoute,
@@ -84,6 +98,8 @@ const routeTree = rootRoute.addChildren([
   signInRoute,
   signUpRoute,
   acceptRoute,
+  forgotRoute,
+  resetRoute,
   appRoute.addChildren([
     membersRoute,
     invitationsRoute,

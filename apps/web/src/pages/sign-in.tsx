@@ -78,6 +78,11 @@ export function SignInPage() {
             <Button type="submit" className="w-full" disabled={signIn.isPending}>
               {signIn.isPending ? "Signing in…" : "Sign in"}
             </Button>
+            <p className="text-center text-sm">
+              <Link to="/forgot-password" className="font-medium text-indigo-800 underline">
+                Forgot your password?
+              </Link>
+            </p>
           </form>
         </Card>
         <p className="text-sm text-slate-700">

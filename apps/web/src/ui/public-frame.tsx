@@ -1,7 +1,7 @@
 import { Link } from "@tanstack/react-router";
 import type { ReactNode } from "react";
 
-/** The frame of the pages anyone may open (sign in, sign up, accept an invitation). */
+/** The frame of the pages anyone may open (sign in, sign up, accept an invitation, reset a password). */
 export function PublicFrame({ children }: { children: ReactNode }) {
   return (
     <div className="min-h-screen">
