@@ -33,7 +33,10 @@ const EMBEDDED_SUITES = [
   "apps/server/src/secrets.test.ts",
   "apps/server/src/concurrency.test.ts",
   "apps/server/src/throttle.test.ts",
-  "apps/server/src/audit.test.ts",
+  "apps/server/src/domain/audit-events.test.ts",
+  "apps/server/src/domain/audit-transactions.test.ts",
+  "apps/server/src/domain/audit-append-only.test.ts",
+  "apps/server/src/domain/audit-reading.test.ts",
   "apps/server/src/health.test.ts",
   "apps/server/src/cli.test.ts",
 ];
