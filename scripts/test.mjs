@@ -26,7 +26,11 @@ if (!chromium) say(NO_CHROMIUM);
  */
 const EMBEDDED_SUITES = [
   "apps/server/src/runbook.test.ts",
-  "apps/server/src/guards.test.ts",
+  "apps/server/src/domain/sign-up-guards.test.ts",
+  "apps/server/src/domain/invitation-guards.test.ts",
+  "apps/server/src/domain/role-guards.test.ts",
+  "apps/server/src/domain/login-session-guards.test.ts",
+  "apps/server/src/domain/input-guards.test.ts",
   "apps/server/src/paging.test.ts",
   "apps/server/src/query-budget.test.ts",
   "apps/server/src/email-delivery.test.ts",
