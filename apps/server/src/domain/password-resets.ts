@@ -5,7 +5,7 @@ import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { FieldErrorCollector, InvalidRequest, NotFound, ValidationFailed } from "./errors.js";
 import { isUuid } from "./ids.js";
-import { SUPERSEDE_RESETS } from "./passwords.js";
+import { replacePassword, SUPERSEDE_RESETS } from "./passwords.js";
 
 /** How long a reset link works. */
 export const RESET_LIFETIME_MS = 60 * 60 * 1000;
@@ -241,9 +241,7 @@ export async function confirmPasswordReset(
       tx,
     );
     if (claimed.length === 0) throw ValidationFailed.field("token", TOKEN_INVALID);
-    await connection.execute("update users set password_hash = ? where id = ?", [newHash, reset.user_id], "run", tx);
-    const ended = await connection.execute("delete from sessions where user_id = ?", [reset.user_id], "run", tx);
-    await connection.execute(`${SUPERSEDE_RESETS} and user_id = ?`, [now, reset.user_id], "run", tx);
+    const endedSessions = await replacePassword(em, reset.user_id, newHash, now);
     await insertAudit(
       em,
       ctx.audit,
@@ -251,7 +249,7 @@ export async function confirmPasswordReset(
         action: "auth.password_reset",
         tenantId: reset.tenant_id,
         target: { type: "user", id: reset.user_id },
-        details: { resetId: reset.id, endedSessions: (ended as { affectedRows?: number }).affectedRows ?? 0 },
+        details: { resetId: reset.id, endedSessions },
         actor: { type: "user", id: reset.user_id, email: reset.email },
       },
       now,

@@ -1,4 +1,5 @@
 import { hashPassword, passwordProblems, verifyPassword } from "@tenantry/auth";
+import type { EntityManager } from "@tenantry/db";
 import { insertAudit } from "./audit.js";
 import type { SessionCaller } from "./caller.js";
 import type { ServiceContext } from "./context.js";
@@ -37,16 +38,7 @@ export async function changePassword(
   const newHash = await hashPassword(input.newPassword);
   const now = ctx.clock.now();
   await ctx.em.transactional(async (em) => {
-    const connection = em.getConnection();
-    const tx = em.getTransactionContext();
-    await connection.execute("update users set password_hash = ? where id = ?", [newHash, user.id], "run", tx);
-    const ended = await connection.execute(
-      "delete from sessions where user_id = ? and id <> ?",
-      [user.id, caller.sessionId],
-      "run",
-      tx,
-    );
-    await connection.execute(`${SUPERSEDE_RESETS} and user_id = ?`, [now, user.id], "run", tx);
+    const endedSessions = await replacePassword(em, user.id, newHash, now, caller.sessionId);
     await insertAudit(
       em,
       ctx.audit,
@@ -54,9 +46,34 @@ export async function changePassword(
         action: "auth.password_changed",
         tenantId: user.tenantId,
         target: { type: "user", id: user.id },
-        details: { endedSessions: (ended as { affectedRows?: number }).affectedRows ?? 0 },
+        details: { endedSessions },
       },
       now,
     );
   });
+}
+
+/**
+ * Sets a user's new password hash, ends their sessions (all but `keepSessionId`)
+ * and supersedes their live reset tokens, in `em`'s transaction; returns how
+ * many sessions ended. Shared by a password change and a reset.
+ */
+export async function replacePassword(
+  em: EntityManager,
+  userId: string,
+  newHash: string,
+  now: Date,
+  keepSessionId?: string,
+): Promise<number> {
+  const connection = em.getConnection();
+  const tx = em.getTransactionContext();
+  await connection.execute("update users set password_hash = ? where id = ?", [newHash, userId], "run", tx);
+  const ended = await connection.execute(
+    `delete from sessions where user_id = ?${keepSessionId ? " and id <> ?" : ""}`,
+    keepSessionId ? [userId, keepSessionId] : [userId],
+    "run",
+    tx,
+  );
+  await connection.execute(`${SUPERSEDE_RESETS} and user_id = ?`, [now, userId], "run", tx);
+  return (ended as { affectedRows?: number }).affectedRows ?? 0;
 }
