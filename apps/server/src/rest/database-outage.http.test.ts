@@ -29,9 +29,15 @@ class Relay {
   async open(): Promise<void> {
     this.server = createServer((client) => {
       const upstream = connect(this.targetPort, this.host);
-      for (const socket of [client, upstream]) {
+      const pair = [client, upstream];
+      for (const socket of pair) {
         this.sockets.add(socket);
-        socket.on("close", () => this.sockets.delete(socket));
+        // One side gone (closed, or reset: pipe does not pass a reset on), the other goes too, as on a real
+        // connection; otherwise the server's end would wait for an answer that can never come.
+        socket.on("close", () => {
+          this.sockets.delete(socket);
+          for (const other of pair) other.destroy();
+        });
         socket.on("error", () => {});
       }
       client.pipe(upstream).pipe(client);
