@@ -9,9 +9,10 @@ import { Card } from "../ui/card.tsx";
 import { TextField } from "../ui/field.tsx";
 import { QueryState } from "../ui/query-state.tsx";
 import { Badge } from "../ui/table.tsx";
-import { useProblem, valuesOf } from "./forms.ts";
+import { useProblem } from "./forms.ts";
 import { ME_KEY, PASSWORD_POLICY, useMe } from "./session.ts";
 import { browserSummary } from "./user-agent.ts";
+import { ValuesForm } from "./values-form.tsx";
 
 /** The caller's own first and last name. */
 export function NamesForm() {
@@ -35,15 +36,7 @@ export function NamesForm() {
   });
   return (
     <Card title="Your name">
-      <form
-        noValidate
-        className="space-y-4"
-        onSubmit={(event) => {
-          event.preventDefault();
-          update.mutate(valuesOf(event.currentTarget));
-        }}
-      >
-        {errors.form && <Alert tone="error">{errors.form}</Alert>}
+      <ValuesForm error={errors.form} onValues={(values) => update.mutate(values)}>
         {saved && <Alert tone="success">Your name is saved.</Alert>}
         <TextField
           label="First name"
@@ -62,7 +55,7 @@ export function NamesForm() {
         <Button type="submit" disabled={update.isPending}>
           {update.isPending ? "Saving…" : "Save name"}
         </Button>
-      </form>
+      </ValuesForm>
     </Card>
   );
 }
@@ -91,16 +84,7 @@ export function PasswordForm() {
   });
   return (
     <Card title="Password">
-      <form
-        noValidate
-        className="space-y-4"
-        onSubmit={(event) => {
-          event.preventDefault();
-          const form = event.currentTarget;
-          change.mutate({ values: valuesOf(form), form });
-        }}
-      >
-        {errors.form && <Alert tone="error">{errors.form}</Alert>}
+      <ValuesForm error={errors.form} onValues={(values, form) => change.mutate({ values, form })}>
         {changed && (
           <Alert tone="success">
             Password changed. You were signed out everywhere else; this browser stays signed in.
@@ -124,7 +108,7 @@ export function PasswordForm() {
         <Button type="submit" disabled={change.isPending}>
           {change.isPending ? "Changing…" : "Change password"}
         </Button>
-      </form>
+      </ValuesForm>
     </Card>
   );
 }

@@ -20,7 +20,8 @@ import { Pager } from "../ui/pager.tsx";
 import { QueryState } from "../ui/query-state.tsx";
 import { Badge, Cell, Table } from "../ui/table.tsx";
 import { notInvited, pastedAddresses, rowProblem } from "./bulk-invite.ts";
-import { useProblem, valuesOf } from "./forms.ts";
+import { useProblem } from "./forms.ts";
+import { ValuesForm } from "./values-form.tsx";
 
 const LIMIT = 20;
 const DELIVERY: Record<Invitation["emailDelivery"], string> = {
@@ -59,16 +60,7 @@ export function InviteForm({ tenant }: { tenant?: string }) {
   });
   return (
     <Card title="Invite someone">
-      <form
-        noValidate
-        className="space-y-4"
-        onSubmit={(event) => {
-          event.preventDefault();
-          const form = event.currentTarget;
-          invite.mutate({ values: valuesOf(form), form });
-        }}
-      >
-        {errors.form && <Alert tone="error">{errors.form}</Alert>}
+      <ValuesForm error={errors.form} onValues={(values, form) => invite.mutate({ values, form })}>
         {sent && <Alert tone="success">{sent}</Alert>}
         <div className="grid gap-4 sm:grid-cols-[2fr_1fr_auto] sm:items-start">
           <TextField label="Email" name="email" type="email" required error={errors.fields.email} />
@@ -77,7 +69,7 @@ export function InviteForm({ tenant }: { tenant?: string }) {
             Invite
           </Button>
         </div>
-      </form>
+      </ValuesForm>
     </Card>
   );
 }
@@ -115,16 +107,7 @@ export function BulkInviteForm({ tenant }: { tenant?: string }) {
   });
   return (
     <Card title="Invite several people">
-      <form
-        noValidate
-        className="space-y-4"
-        onSubmit={(event) => {
-          event.preventDefault();
-          const form = event.currentTarget;
-          invite.mutate({ values: valuesOf(form), form });
-        }}
-      >
-        {errors.form && <Alert tone="error">{errors.form}</Alert>}
+      <ValuesForm error={errors.form} onValues={(values, form) => invite.mutate({ values, form })}>
         <div className="grid gap-4 sm:grid-cols-[2fr_1fr_auto] sm:items-start">
           <TextAreaField
             label="Email addresses"
@@ -144,7 +127,7 @@ export function BulkInviteForm({ tenant }: { tenant?: string }) {
             {invite.isPending ? "Inviting…" : "Invite all"}
           </Button>
         </div>
-      </form>
+      </ValuesForm>
       {result && (
         <div className="mt-4 space-y-3">
           <Alert tone={result.failed === 0 ? "success" : result.created === 0 ? "error" : "info"}>

@@ -1,13 +1,13 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
 import { useState } from "react";
-import { useProblem, valuesOf } from "../features/forms.ts";
+import { useProblem } from "../features/forms.ts";
 import { type InvitationOutcome, invitationOutcome } from "../features/invitation-outcome.ts";
 import { useInvitationPreview } from "../features/invitation-preview.ts";
 import { ME_KEY, PASSWORD_POLICY } from "../features/session.ts";
+import { ValuesForm } from "../features/values-form.tsx";
 import { api, ROLES, type Role } from "../lib/api.ts";
 import { formatInstant, tokenFromLocation } from "../lib/format.ts";
-import { Alert } from "../ui/alert.tsx";
 import { Button } from "../ui/button.tsx";
 import { Card } from "../ui/card.tsx";
 import { TextField } from "../ui/field.tsx";
@@ -111,15 +111,7 @@ export function AcceptInvitePage() {
         )}
         {preview.state !== "loading" && (
           <Card title="Your account">
-            <form
-              noValidate
-              className="space-y-4"
-              onSubmit={(event) => {
-                event.preventDefault();
-                accept.mutate(valuesOf(event.currentTarget));
-              }}
-            >
-              {errors.form && <Alert tone="error">{errors.form}</Alert>}
+            <ValuesForm error={errors.form} onValues={(values) => accept.mutate(values)}>
               <div className="grid gap-4 sm:grid-cols-2">
                 <TextField
                   label="First name"
@@ -146,7 +138,7 @@ export function AcceptInvitePage() {
               <Button type="submit" className="w-full" disabled={accept.isPending}>
                 {accept.isPending ? "Accepting…" : "Accept invitation"}
               </Button>
-            </form>
+            </ValuesForm>
           </Card>
         )}
       </Page>

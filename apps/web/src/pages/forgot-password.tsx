@@ -1,8 +1,8 @@
 import { useMutation } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { useProblem, valuesOf } from "../features/forms.ts";
+import { useProblem } from "../features/forms.ts";
+import { ValuesForm } from "../features/values-form.tsx";
 import { api } from "../lib/api.ts";
-import { Alert } from "../ui/alert.tsx";
 import { Button } from "../ui/button.tsx";
 import { Card } from "../ui/card.tsx";
 import { TextField } from "../ui/field.tsx";
@@ -55,15 +55,7 @@ export function ForgotPasswordPage() {
           Enter the email address you sign in with, and we will email you a link to choose a new password.
         </p>
         <Card>
-          <form
-            noValidate
-            className="space-y-4"
-            onSubmit={(event) => {
-              event.preventDefault();
-              request.mutate(valuesOf(event.currentTarget));
-            }}
-          >
-            {errors.form && <Alert tone="error">{errors.form}</Alert>}
+          <ValuesForm error={errors.form} onValues={(values) => request.mutate(values)}>
             <TextField
               label="Email"
               name="email"
@@ -81,7 +73,7 @@ export function ForgotPasswordPage() {
             <Button type="submit" className="w-full" disabled={request.isPending}>
               {request.isPending ? "Sending…" : "Send reset link"}
             </Button>
-          </form>
+          </ValuesForm>
         </Card>
         <p className="text-sm text-slate-700">
           Remembered it?{" "}

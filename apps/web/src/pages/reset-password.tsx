@@ -1,11 +1,11 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { useEffect, useState } from "react";
-import { useProblem, valuesOf } from "../features/forms.ts";
+import { useProblem } from "../features/forms.ts";
 import { ME_KEY, PASSWORD_POLICY } from "../features/session.ts";
+import { ValuesForm } from "../features/values-form.tsx";
 import { api } from "../lib/api.ts";
 import { tokenFromLocation } from "../lib/format.ts";
-import { Alert } from "../ui/alert.tsx";
 import { Button } from "../ui/button.tsx";
 import { Card } from "../ui/card.tsx";
 import { TextField } from "../ui/field.tsx";
@@ -74,15 +74,7 @@ export function ResetPasswordPage() {
       <Page title="Choose a new password">
         <p className="text-sm text-slate-700">Setting a new password signs you out everywhere; then sign in with it.</p>
         <Card>
-          <form
-            noValidate
-            className="space-y-4"
-            onSubmit={(event) => {
-              event.preventDefault();
-              confirm.mutate(valuesOf(event.currentTarget));
-            }}
-          >
-            {errors.form && <Alert tone="error">{errors.form}</Alert>}
+          <ValuesForm error={errors.form} onValues={(values) => confirm.mutate(values)}>
             <TextField
               label="New password"
               name="newPassword"
@@ -95,7 +87,7 @@ export function ResetPasswordPage() {
             <Button type="submit" className="w-full" disabled={confirm.isPending}>
               {confirm.isPending ? "Saving…" : "Set new password"}
             </Button>
-          </form>
+          </ValuesForm>
         </Card>
       </Page>
     </PublicFrame>

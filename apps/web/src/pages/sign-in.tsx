@@ -1,8 +1,9 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Link, useRouter, useSearch } from "@tanstack/react-router";
 import { useState } from "react";
-import { useProblem, valuesOf } from "../features/forms.ts";
+import { useProblem } from "../features/forms.ts";
 import { ME_KEY, safeNext } from "../features/session.ts";
+import { ValuesForm } from "../features/values-form.tsx";
 import { api } from "../lib/api.ts";
 import { toProblem } from "../lib/errors.ts";
 import { Alert } from "../ui/alert.tsx";
@@ -42,15 +43,7 @@ export function SignInPage() {
       <Page title="Sign in">
         {ended && <Alert>Your session has ended. Sign in again to continue.</Alert>}
         <Card>
-          <form
-            noValidate
-            className="space-y-4"
-            onSubmit={(event) => {
-              event.preventDefault();
-              signIn.mutate(valuesOf(event.currentTarget));
-            }}
-          >
-            {errors.form && <Alert tone="error">{errors.form}</Alert>}
+          <ValuesForm error={errors.form} onValues={(values) => signIn.mutate(values)}>
             <TextField
               label="Email"
               name="email"
@@ -83,7 +76,7 @@ export function SignInPage() {
                 Forgot your password?
               </Link>
             </p>
-          </form>
+          </ValuesForm>
         </Card>
         <p className="text-sm text-slate-700">
           New to Tenantry?{" "}

@@ -1,9 +1,9 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
-import { useProblem, valuesOf } from "../features/forms.ts";
+import { useProblem } from "../features/forms.ts";
 import { ME_KEY } from "../features/session.ts";
+import { ValuesForm } from "../features/values-form.tsx";
 import { api } from "../lib/api.ts";
-import { Alert } from "../ui/alert.tsx";
 import { Button } from "../ui/button.tsx";
 import { Card } from "../ui/card.tsx";
 import { TextField } from "../ui/field.tsx";
@@ -44,15 +44,7 @@ export function SignUpPage() {
       <Page title="Create a tenant">
         <p className="text-sm text-slate-700">Your company's space in Tenantry, with you as its first admin.</p>
         <Card>
-          <form
-            noValidate
-            className="space-y-4"
-            onSubmit={(event) => {
-              event.preventDefault();
-              signUp.mutate(valuesOf(event.currentTarget));
-            }}
-          >
-            {errors.form && <Alert tone="error">{errors.form}</Alert>}
+          <ValuesForm error={errors.form} onValues={(values) => signUp.mutate(values)}>
             <TextField
               label="Tenant name"
               name="name"
@@ -93,7 +85,7 @@ export function SignUpPage() {
             <Button type="submit" className="w-full" disabled={signUp.isPending}>
               {signUp.isPending ? "Creating…" : "Create tenant"}
             </Button>
-          </form>
+          </ValuesForm>
         </Card>
         <p className="text-sm text-slate-700">
           Already have an account?{" "}
