@@ -1,8 +1,9 @@
+import { callTRPCProcedure } from "@trpc/server";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { MAX_PAGE_SIZE } from "../domain/paging.js";
 import { refusesOrigin, requestContext } from "../http/session.js";
 import type { AppServices } from "../services.js";
-import { createCaller } from "../trpc/router.js";
+import { appRouter } from "../trpc/router.js";
 import { DRF } from "../wording.js";
 import { sendProcedureError } from "./errors.js";
 import { fieldName, toWire, wireName } from "./names.js";
@@ -19,6 +20,15 @@ const SLUG_OR_UUID = /^[0-9a-z-]{1,100}$/i;
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 class JsonParseError extends Error {}
+
+const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { type: "query" | "mutation" } }>;
+
+/** Whether a procedure is a query or a mutation: a REST method may call either (a POST that only reads). */
+function procedureType(path: string): "query" | "mutation" {
+  const procedure = procedures[path];
+  if (!procedure) throw new Error(`REST route calls an unknown procedure: ${path}`);
+  return procedure._def.type;
+}
 
 /**
  * The old backend's REST API at its documented paths, as a thin table over
@@ -50,6 +60,7 @@ export async function registerRest(app: FastifyInstance, options: RestOptions): 
         const allowed = routes.map((route) => route.method);
         const allow = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
         for (const route of routes) {
+          for (const path of [route.procedure, route.pageProcedure]) if (path) procedureType(path);
           api.route({ method: route.method, url, handler: (request, reply) => handle(options, route, request, reply) });
         }
         const others = METHODS.filter((method) => !(allowed as string[]).includes(method));
@@ -100,15 +111,20 @@ async function handle(options: RestOptions, route: RestRoute, request: FastifyRe
 
   // One context per request: the caller is resolved once, whatever the route calls.
   const context = requestContext(options.services, request);
-  const caller = createCaller(() => context);
   const page = route.pageProcedure ? pageWindow(request.query) : undefined;
   const { input, aliases } = routeInput(route, request, id);
-  const procedure = page ? (route.pageProcedure as string) : route.procedure;
+  const path = page ? (route.pageProcedure as string) : route.procedure;
   try {
-    const call = procedure.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller);
-    const output = await (call as (input: unknown) => Promise<unknown>)(
-      page ? { ...(input as object), ...page } : input,
-    );
+    // As a server-side caller calls it, without building the caller's proxies on every request.
+    const output = await callTRPCProcedure({
+      router: appRouter,
+      path,
+      getRawInput: async () => (page ? { ...(input as object), ...page } : input),
+      ctx: context,
+      type: procedureType(path),
+      signal: undefined,
+      batchIndex: 0,
+    });
     if (route.status === 204) return reply.code(204).send();
     if (page) return reply.send(envelope(request, page, output as { count: number; results: unknown[] }));
     return reply.code(route.status).send(toWire(output));

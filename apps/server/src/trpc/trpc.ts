@@ -32,10 +32,20 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Domain errors (and an unreachable database) become tRPC errors here, in one place. */
-const mapDomainErrors = t.middleware(async ({ ctx, next }) => {
-  const result = await next();
-  if (result.ok) return result;
+/**
+ * The base of every procedure, one middleware (each step of tRPC's chain
+ * copies the call's options and context): domain errors (and an unreachable
+ * database) become tRPC errors here, in one place; after a change is
+ * committed, the webhook worker is told (deliveries may have been enqueued
+ * with it); and the domain sees an anonymous caller until `authedProcedure`
+ * says who calls.
+ */
+export const publicProcedure = t.procedure.use(async ({ ctx, type, next }) => {
+  const result = await next({ ctx: { svc: serviceContext(ctx, { kind: "anonymous" }) } });
+  if (result.ok) {
+    if (type === "mutation") ctx.services.webhooks.changed();
+    return result;
+  }
   const mapped = toTRPCError(result.error.cause);
   if (mapped?.code === "SERVICE_UNAVAILABLE") {
     ctx.services.logger.warn({ err: result.error.cause }, "the database cannot be reached");
@@ -43,18 +53,6 @@ const mapDomainErrors = t.middleware(async ({ ctx, next }) => {
   if (mapped) throw mapped;
   return result;
 });
-
-/** After a change is committed, the webhook worker is told (deliveries may have been enqueued with it). */
-const wakeWebhooks = t.middleware(async ({ ctx, type, next }) => {
-  const result = await next();
-  if (type === "mutation" && result.ok) ctx.services.webhooks.changed();
-  return result;
-});
-
-export const publicProcedure = t.procedure
-  .use(mapDomainErrors)
-  .use(wakeWebhooks)
-  .use(({ ctx, next }) => next({ ctx: { svc: serviceContext(ctx, { kind: "anonymous" }) } }));
 
 /** Counts the call against throttle rules, keyed by client IP or by a field of the input. */
 export function throttled(rules: { rule: ThrottleRule; by: "ip" | ((input: unknown) => string | undefined) }[]) {
