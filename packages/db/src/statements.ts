@@ -17,7 +17,8 @@ interface LoggingConnection {
   executeQuery<T>(query: string, run: () => Promise<T>, context?: Record<string, unknown>): Promise<T>;
 }
 
-const names = new Map<string, string>();
+/** Each statement's `$n` text and stable name, by its `?` text (a few dozen statements, each used many times). */
+const prepared = new Map<string, { name: string; text: string }>();
 
 /**
  * Pools whose connections share one server session (the embedded PGlite
@@ -32,14 +33,14 @@ export function withoutNamedStatements(em: EntityManager): void {
 
 /** `a = ? and b = ?` → `a = $1 and b = $2`, and a stable name for the statement. */
 function prepare(sql: string): { name: string; text: string } {
-  let index = 0;
-  const text = sql.replace(/\?/g, () => `$${++index}`);
-  let name = names.get(text);
-  if (!name) {
-    name = `s${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
-    names.set(text, name);
+  let statement = prepared.get(sql);
+  if (!statement) {
+    let index = 0;
+    const text = sql.replace(/\?/g, () => `$${++index}`);
+    statement = { name: `s${createHash("sha1").update(text).digest("hex").slice(0, 20)}`, text };
+    prepared.set(sql, statement);
   }
-  return { name, text };
+  return statement;
 }
 
 /**
