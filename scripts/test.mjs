@@ -90,7 +90,7 @@ function vitest(name, backend, args) {
     {
       cwd: root,
       stdio: "inherit",
-      env: { ...process.env, TEST_DATABASE_URL: serverUrl, TENANTRY_TEST_BACKEND: backend },
+      env: { ...process.env, TEST_DATABASE_URL: serverUrl, TENANTRY_TEST_BACKEND: backend, TENANTRY_TEST_BUILT: "1" },
     },
   );
   say(

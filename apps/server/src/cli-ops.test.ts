@@ -14,6 +14,7 @@ import { createLogger } from "./logger.js";
 import type { InvitationEmail, PasswordResetEmail } from "./mail/hook.js";
 import { createServices, type RunningServices } from "./services.js";
 import { failure } from "./test-support/errors.js";
+import { entryArgs } from "./test-support/process.js";
 import { startReceiver } from "./test-support/webhook-receiver.js";
 import { createContext } from "./trpc/context.js";
 import { errorDetails } from "./trpc/errors.js";
@@ -63,11 +64,10 @@ describe("the tenantry CLI", { timeout: 120_000 }, () => {
   /** Runs the real CLI as a child process against the test database. */
   function tenantry(args: string[], stdin?: string): Promise<Run> {
     return new Promise((resolve) => {
-      const child = spawn(
-        process.execPath,
-        ["--conditions=@tenantry/source", "--import", "tsx", "src/cli.ts", ...args],
-        { cwd: serverDir, env: { PATH: process.env.PATH ?? "", ...env } },
-      );
+      const child = spawn(process.execPath, [...entryArgs("cli"), ...args], {
+        cwd: serverDir,
+        env: { PATH: process.env.PATH ?? "", ...env },
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (chunk) => {

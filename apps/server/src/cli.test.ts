@@ -3,13 +3,14 @@ import { verifyPassword } from "@tenantry/auth";
 import { openDatabase } from "@tenantry/db";
 import { createTestDatabase, type TestDatabase } from "@tenantry/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { entryArgs } from "./test-support/process.js";
 
 const serverDir = new URL("..", import.meta.url).pathname;
 
 /** Runs the real CLI as a child process against the test database. */
 function tenantry(args: string[], env: Record<string, string>, stdin?: string) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ["--conditions=@tenantry/source", "--import", "tsx", "src/cli.ts", ...args], {
+    const child = spawn(process.execPath, [...entryArgs("cli"), ...args], {
       cwd: serverDir,
       env: { PATH: process.env.PATH ?? "", ...env },
     });
