@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { MAX_PAGE_SIZE } from "../domain/paging.js";
+import { type CursorPage, DEFAULT_CURSOR_PAGE_SIZE, MAX_PAGE_SIZE } from "../domain/paging.js";
 import { refusesOrigin, requestContext } from "../http/session.js";
 import type { AppServices } from "../services.js";
 import { createCaller } from "../trpc/router.js";
@@ -101,15 +101,22 @@ async function handle(options: RestOptions, route: RestRoute, request: FastifyRe
   // One context per request: the caller is resolved once, whatever the route calls.
   const context = requestContext(options.services, request);
   const caller = createCaller(() => context);
-  const page = route.pageProcedure ? pageWindow(request.query) : undefined;
+  const cursor = route.cursorProcedure ? cursorWindow(request.query) : undefined;
+  const page = route.pageProcedure && !cursor ? pageWindow(request.query) : undefined;
   const { input, aliases } = routeInput(route, request, id);
-  const procedure = page ? (route.pageProcedure as string) : route.procedure;
+  const procedure = cursor
+    ? (route.cursorProcedure as string)
+    : page
+      ? (route.pageProcedure as string)
+      : route.procedure;
+  const window = cursor ?? page;
   try {
     const call = procedure.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller);
     const output = await (call as (input: unknown) => Promise<unknown>)(
-      page ? { ...(input as object), ...page } : input,
+      window ? { ...(input as object), ...window } : input,
     );
     if (route.status === 204) return reply.code(204).send();
+    if (cursor) return reply.send(cursorEnvelope(request, output as CursorPage<unknown>));
     if (page) return reply.send(envelope(request, page, output as { count: number; results: unknown[] }));
     return reply.code(route.status).send(toWire(output));
   } catch (error) {
@@ -158,6 +165,31 @@ function pageWindow(query: unknown): { limit: number; offset: number } | undefin
   const limit = wholeNumber(lastValue(params.limit));
   if (!limit) return undefined;
   return { limit: Math.min(limit, MAX_PAGE_SIZE), offset: wholeNumber(lastValue(params.offset)) ?? 0 };
+}
+
+/**
+ * DRF's CursorPagination: `?cursor=` (empty: the first page) pages by
+ * cursor, `?limit=` sets the page size (else DRF's default; an invalid one
+ * counts as absent, as DRF has it).
+ */
+function cursorWindow(query: unknown): { cursor: string; limit: number } | undefined {
+  const params = query as Record<string, string | string[] | undefined>;
+  const cursor = lastValue(params.cursor);
+  if (cursor === undefined) return undefined;
+  const limit = wholeNumber(lastValue(params.limit));
+  return { cursor, limit: limit ? Math.min(limit, MAX_PAGE_SIZE) : DEFAULT_CURSOR_PAGE_SIZE };
+}
+
+/** `next` and `previous` as absolute links: this request's URL with the cursor replaced, as DRF builds them. */
+function cursorEnvelope(request: FastifyRequest, page: CursorPage<unknown>) {
+  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  const link = (cursor: string | null) => {
+    if (cursor === null) return null;
+    const target = new URL(url);
+    target.searchParams.set("cursor", cursor);
+    return target.toString();
+  };
+  return { next: link(page.next), previous: link(page.previous), results: toWire(page.results) };
 }
 
 function envelope(
