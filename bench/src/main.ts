@@ -322,7 +322,7 @@ async function runSuite(options: BenchOptions): Promise<void> {
         tenant: await createTenantWithAdmin(api, "cursor-events"),
         events: options.cursorEvents,
         quick: options.quick,
-        iterations: options.scaleIterations,
+        iterations: options.cursorIterations,
         waitForQuiet: async () => void (await waitForQuiet(QUIET_THRESHOLD, options.quietWait * 1000)),
         say,
       })

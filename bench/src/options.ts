@@ -23,6 +23,8 @@ export interface BenchOptions {
   /** The cursor-paging comparison (issue #16), and the audit events of its tenant. */
   cursor: boolean;
   cursorEvents: number;
+  /** Sequential requests of each page in the cursor-paging comparison (each a few ms). */
+  cursorIterations: number;
   quick: boolean;
   /** The product server's LOG_LEVEL (production runs often use info: one line per request). */
   logLevel: string;
@@ -114,6 +116,7 @@ export function parseOptions(argv: string[], defaultOutput: string): BenchOption
     scale: !values["no-scale"],
     cursor: !values["no-cursor"],
     cursorEvents: count(values["cursor-events"], quick ? 100_000 : 1_000_000, "--cursor-events", 1000),
+    cursorIterations: quick ? 100 : 300,
     logLevel: values["log-level"] ?? "warn",
     profileDir: values.profile || values["profile-dir"] ? (values["profile-dir"] ?? "/tmp/tenantry-prof") : undefined,
     profileTarget: target,
