@@ -32,6 +32,7 @@ const EMBEDDED_SUITES = [
   "apps/server/src/domain/login-session-guards.test.ts",
   "apps/server/src/domain/input-guards.test.ts",
   "apps/server/src/paging.test.ts",
+  "apps/server/src/cursor-paging.test.ts",
   "apps/server/src/query-budget.test.ts",
   "apps/server/src/mail/delivery.test.ts",
   "apps/server/src/mail/hook.test.ts",

@@ -4,6 +4,7 @@ import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Api } from "./api.js";
+import { measureCursorPaging } from "./cursor.js";
 import { type BenchDatabase, createDatabase, growTenantBySql, withClient } from "./database.js";
 import { type LoadRun, type LoadSettings, type LoadTarget, measureOnce, summarize } from "./load.js";
 import { type BenchOptions, parseOptions } from "./options.js";
@@ -314,6 +315,18 @@ async function runSuite(options: BenchOptions): Promise<void> {
   if (!sequential || !floorSequential) throw new Error("missing sequential results");
 
   const scale = options.scale ? await measureScale(options, database, product) : null;
+  const cursor = options.cursor
+    ? await measureCursorPaging({
+        api,
+        databaseUrl: database.url,
+        tenant: await createTenantWithAdmin(api, "cursor-events"),
+        events: options.cursorEvents,
+        quick: options.quick,
+        iterations: options.cursorIterations,
+        waitForQuiet: async () => void (await waitForQuiet(QUIET_THRESHOLD, options.quietWait * 1000)),
+        say,
+      })
+    : null;
   const complaints = [...product.complaints(), ...floor.complaints()];
   await Promise.all([product.stop(), floor.stop()]);
   const embedded = options.embedded ? await measureEmbedded(options, complaints) : null;
@@ -373,6 +386,7 @@ async function runSuite(options: BenchOptions): Promise<void> {
     sequential,
     floorSequential,
     scale,
+    cursor,
     embedded,
     start,
     serverComplaints: complaints,

@@ -20,6 +20,11 @@ export interface BenchOptions {
   /** Starts of `npm start` per start-time measurement (existing and fresh data directory); 0: skip. */
   startRuns: number;
   scale: boolean;
+  /** The cursor-paging comparison (issue #16), and the audit events of its tenant. */
+  cursor: boolean;
+  cursorEvents: number;
+  /** Sequential requests of each page in the cursor-paging comparison (each a few ms). */
+  cursorIterations: number;
   quick: boolean;
   /** The product server's LOG_LEVEL (production runs often use info: one line per request). */
   logLevel: string;
@@ -48,6 +53,9 @@ const USAGE = `npm run bench -- [options]
   --start-runs N        npm start to /readyz timings, existing and fresh DATA_DIR, medians reported
                         (default 3, --quick 1; 0: skip)
   --no-scale            skip the 100 vs 100,000 assignment comparison
+  --cursor-events N     audit events of the tenant whose first and last pages by cursor are compared
+                        (default 1000000, --quick 100000)
+  --no-cursor           skip the cursor-paging comparison
   --log-level LEVEL     the product server's LOG_LEVEL (default warn)
   --profile             instead of the suite: profile the product under load (node --cpu-prof)
                         and print where its time goes
@@ -73,6 +81,8 @@ export function parseOptions(argv: string[], defaultOutput: string): BenchOption
       "no-embedded": { type: "boolean", default: false },
       "start-runs": { type: "string" },
       "no-scale": { type: "boolean", default: false },
+      "cursor-events": { type: "string" },
+      "no-cursor": { type: "boolean", default: false },
       "log-level": { type: "string", default: "warn" },
       profile: { type: "boolean", default: false },
       "profile-dir": { type: "string" },
@@ -104,6 +114,9 @@ export function parseOptions(argv: string[], defaultOutput: string): BenchOption
     embedded: !values["no-embedded"],
     startRuns: count(values["start-runs"], quick ? 1 : 3, "--start-runs", 0),
     scale: !values["no-scale"],
+    cursor: !values["no-cursor"],
+    cursorEvents: count(values["cursor-events"], quick ? 100_000 : 1_000_000, "--cursor-events", 1000),
+    cursorIterations: quick ? 100 : 300,
     logLevel: values["log-level"] ?? "warn",
     profileDir: values.profile || values["profile-dir"] ? (values["profile-dir"] ?? "/tmp/tenantry-prof") : undefined,
     profileTarget: target,

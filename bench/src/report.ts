@@ -1,3 +1,4 @@
+import { CURSOR_PATH, type CursorResults } from "./cursor.js";
 import type { LoadSummary } from "./load.js";
 import type { HashCost, SequentialResults } from "./sequential.js";
 import type { StartTimes } from "./startup.js";
@@ -41,6 +42,8 @@ export interface Results {
   /** The floor's invite, accept and tenant creation (no login), interleaved with the product's. */
   floorSequential: SequentialResults;
   scale: { seededBySql: true; path: string; small: ScaleSide; large: ScaleSide } | null;
+  /** Issue #16's growth check: first and last pages of a big audit trail by cursor (and by offset), or null when skipped. */
+  cursor: CursorResults | null;
   embedded: { restList: LoadSummary; trpcList: LoadSummary; restMe: LoadSummary } | null;
   /** `npm start` to /readyz 200 on the embedded database, or null when skipped. */
   start: StartTimes | null;
@@ -64,9 +67,11 @@ const TARGET_TENANT_CREATE_FACTOR = 1.2;
 const TARGET_START_EXISTING_MS = 1200;
 const TARGET_START_FRESH_MS = 3000;
 const FLAT_FACTOR = 1.5;
+const CURSOR_FACTOR = 1.2;
+const TARGET_CURSOR_EVENTS = 1_000_000;
 
 export function evaluateTargets(results: Omit<Results, "targets">): Target[] {
-  const { load, sequential, floorSequential, hash, scale, embedded, start } = results;
+  const { load, sequential, floorSequential, hash, scale, cursor, embedded, start } = results;
   const targets: Target[] = [];
   for (const [name, summary] of [
     ["REST list", load.restList],
@@ -147,6 +152,7 @@ export function evaluateTargets(results: Omit<Results, "targets">): Target[] {
       pass: ratio <= FLAT_FACTOR,
     });
   }
+  if (cursor) targets.push(cursorTarget(cursor));
   return targets;
 }
 
@@ -319,6 +325,8 @@ export function formatReport(results: Results): string {
     );
   }
 
+  if (results.cursor) out.push(...formatCursor(results.cursor), "");
+
   if (embedded) {
     out.push(
       "Embedded database (PGlite in the server process, DATA_DIR on disk; same seeding and load). Reported separately:",
@@ -388,4 +396,49 @@ function table(header: string[], rows: string[][]): string {
       .join("  ")
       .trimEnd();
   return [render(header), render(widths.map((width) => "-".repeat(width))), ...rows.map(render)].join("\n");
+}
+
+/** Issue #16: the last page of the big trail by cursor costs what the first does. */
+function cursorTarget(cursor: CursorResults): Target {
+  const ratio = cursor.lastByCursor.p50 / cursor.firstByCursor.p50;
+  return {
+    name: `cursor paging: last page of ${count(cursor.events)} events ≤ ${CURSOR_FACTOR} × first page`,
+    measured:
+      `${fmt(cursor.lastByCursor.p50)} ms vs ${fmt(cursor.firstByCursor.p50)} ms = ${fmt(ratio, 2)} ×` +
+      (cursor.events < TARGET_CURSOR_EVENTS ? ` (fewer events than the target's ${count(TARGET_CURSOR_EVENTS)})` : ""),
+    limit: `≤ ${CURSOR_FACTOR} ×`,
+    pass: ratio <= CURSOR_FACTOR,
+  };
+}
+
+function formatCursor(cursor: CursorResults): string[] {
+  const row = (name: string, value: Spread) => [name, fmt(value.p50), fmt(value.p90), String(value.samples)];
+  return [
+    `Cursor paging: GET ${CURSOR_PATH} of a tenant with ${count(cursor.events)} audit events (grown by SQL inserts in ` +
+      `${fmt(cursor.seedSeconds)} s), ${cursor.pageSize} per page, one request at a time, client-side.`,
+    ...(cursor.events < TARGET_CURSOR_EVENTS
+      ? [
+          `${cursor.quick ? "--quick: " : ""}${count(cursor.events)} events, not the ${count(TARGET_CURSOR_EVENTS)} of ` +
+            "issue #16's target (--cursor-events sets it).",
+        ]
+      : []),
+    table(
+      ["page", "p50 ms", "p90 ms", "samples"],
+      [
+        row("first page, ?cursor=", cursor.firstByCursor),
+        row("last page, ?cursor=<its cursor>", cursor.lastByCursor),
+        row(
+          `last page, ?limit=${cursor.pageSize}&offset=${count(cursor.events - cursor.pageSize)}`,
+          cursor.lastByOffset,
+        ),
+        row(`first page, ?limit=${cursor.pageSize} (counts the trail)`, cursor.firstByOffset),
+        [
+          "last/first by cursor",
+          fmt(cursor.lastByCursor.p50 / cursor.firstByCursor.p50, 2),
+          fmt(cursor.lastByCursor.p90 / cursor.firstByCursor.p90, 2),
+          "",
+        ],
+      ],
+    ),
+  ];
 }

@@ -526,6 +526,19 @@ describe("authorization", () => {
         };
       },
     },
+    "invite.cursor": {
+      allowed: ADMINS,
+      prepare: async (actor) => {
+        const invitation = await invitationInA();
+        return {
+          act: () => callerFor(actor).invite.cursor({ limit: 1000, tenant: tenantFor(actor) }),
+          verify: async ({ allowed, result }) => {
+            if (allowed)
+              expect((result as { results: { id: string }[] }).results.map((i) => i.id)).toContain(invitation.id);
+          },
+        };
+      },
+    },
     "role.page": {
       allowed: AUTHENTICATED,
       prepare: async (actor) => ({
@@ -584,6 +597,19 @@ describe("authorization", () => {
             expect((result as { count: number }).count).toBe(
               await countOf("select count(*) as n from audit_events where tenant_id = ?", [a.tenant.id]),
             );
+        },
+      }),
+    },
+    "audit.cursor": {
+      allowed: ADMINS,
+      prepare: async (actor) => ({
+        act: () => callerFor(actor).audit.cursor({ limit: 1000, tenant: tenantFor(actor) }),
+        verify: async ({ allowed, result }) => {
+          if (!allowed) return;
+          const events = (result as { results: { tenantId: string }[] }).results;
+          const total = await countOf("select count(*) as n from audit_events where tenant_id = ?", [a.tenant.id]);
+          expect(events).toHaveLength(Math.min(total, 1000));
+          expect(events.every((e) => e.tenantId === a.tenant.id)).toBe(true);
         },
       }),
     },

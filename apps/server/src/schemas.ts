@@ -1,7 +1,7 @@
 import { INVITATION_STATES, ROLES } from "@tenantry/db";
 import { z } from "zod";
 import { AUDIT_ACTIONS } from "./domain/audit.js";
-import { MAX_PAGE_SIZE } from "./domain/paging.js";
+import { DEFAULT_CURSOR_PAGE_SIZE, MAX_PAGE_SIZE } from "./domain/paging.js";
 import { UNBROADCAST_ACTIONS } from "./domain/webhooks.js";
 
 /**
@@ -147,6 +147,36 @@ export const pageWindow = {
 
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ count: z.number().int().describe("items in the whole list"), results: z.array(item) });
+
+/**
+ * A page's `next` or `previous`, opaque. Like a lookup key it may name
+ * nothing: characters PostgreSQL cannot hold become U+FFFD, which no cursor
+ * contains, so such a cursor is refused as any other malformed one
+ * (`Invalid cursor`); nothing of it reaches the database undecoded.
+ */
+export const cursor = text({ lookup: true }).describe(
+  "a page's `next` or `previous`, as given; absent or empty: the first page",
+);
+
+/** A window of a list by cursor: where (a cursor) and how many (`limit`, capped at 1000, DRF's page size by default). */
+export const cursorWindow = {
+  cursor: cursor.optional(),
+  limit: wholeNumber(1, MAX_WINDOW_NUMBER)
+    .transform((limit) => Math.min(limit, MAX_PAGE_SIZE))
+    .optional()
+    .default(DEFAULT_CURSOR_PAGE_SIZE)
+    .describe(
+      `items per page, at least 1 (default ${DEFAULT_CURSOR_PAGE_SIZE}); more than ${MAX_PAGE_SIZE} is answered as ${MAX_PAGE_SIZE}`,
+    ),
+};
+
+/** DRF's CursorPagination envelope: no count; `next` and `previous` are cursors to pass back as `cursor`. */
+export const cursorPageOf = <T extends z.ZodType>(item: T) =>
+  z.object({
+    next: z.string().nullable().describe("the cursor of the next page; null on the last page"),
+    previous: z.string().nullable().describe("the cursor of the previous page; null on the first page"),
+    results: z.array(item),
+  });
 
 /** An instant, as ISO 8601 (`2026-11-29T10:00:00Z`) or a date (`2026-11-29`, midnight UTC). */
 export const instant = text()

@@ -55,8 +55,13 @@ describe("the audit trail records every change", () => {
         .filter(([, procedure]) => procedure._def.type !== "query")
         .map(([name]) => name)
         .sort();
-      for (const name of ["audit.list", "audit.page", "ops.audit"]) expect(procedures[name]?._def.type).toBe("query");
-      expect(Object.keys(procedures).filter((name) => name.startsWith("audit."))).toEqual(["audit.list", "audit.page"]);
+      for (const name of ["audit.list", "audit.page", "audit.cursor", "ops.audit"])
+        expect(procedures[name]?._def.type).toBe("query");
+      expect(Object.keys(procedures).filter((name) => name.startsWith("audit."))).toEqual([
+        "audit.list",
+        "audit.page",
+        "audit.cursor",
+      ]);
       // Every mutation there is; each changes tenants, sessions, invitations, roles or webhooks — never events.
       // A new mutation must be added here deliberately (and must not touch audit_events).
       expect(mutations).toEqual(

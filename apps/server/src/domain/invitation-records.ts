@@ -1,6 +1,14 @@
 import { type EntityManager, type Invitation, isoTimestamp, type Role } from "@tenantry/db";
 import { type AuditContext, auditInsertSelectSql } from "./audit.js";
-import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
+import {
+  Conditions,
+  type CursorPage,
+  type CursorRequest,
+  cursorQuery,
+  type Page,
+  type PageRequest,
+  pagedQuery,
+} from "./paging.js";
 import type { InvitationStatus, InvitationView } from "./views.js";
 
 /**
@@ -142,6 +150,16 @@ export async function claimForAcceptance(
   return Boolean((won as { affectedRows?: number }).affectedRows);
 }
 
+/** The invitations of a tenant (or every tenant) whose status reads as `filter.status` at `now`. */
+function invitationConditions(tenantId: string | null, filter: { status?: InvitationStatus }, now: Date): Conditions {
+  const where = new Conditions();
+  if (tenantId) where.add("i.tenant_id = ?", tenantId);
+  if (filter.status === "pending") where.add("i.state = 'pending' and i.expires_at > ?", now);
+  if (filter.status === "expired") where.add("i.state = 'pending' and i.expires_at <= ?", now);
+  if (filter.status === "accepted" || filter.status === "revoked") where.add("i.state = ?", filter.status);
+  return where;
+}
+
 /** One statement: the invitations of a tenant (or every tenant), oldest first, filtered on the status read at `now`. */
 export function selectInvitations(
   em: EntityManager,
@@ -150,22 +168,38 @@ export function selectInvitations(
   now: Date,
   page: PageRequest | undefined,
 ): Promise<Page<InvitationRow>> {
-  const where = new Conditions();
-  if (tenantId) where.add("i.tenant_id = ?", tenantId);
-  if (filter.status === "pending") where.add("i.state = 'pending' and i.expires_at > ?", now);
-  if (filter.status === "expired") where.add("i.state = 'pending' and i.expires_at <= ?", now);
-  if (filter.status === "accepted" || filter.status === "revoked") where.add("i.state = ?", filter.status);
   return pagedQuery<InvitationRow>(
     em,
     {
       columns: INVITATION_COLUMNS,
       columnParams: [now],
       from: "invitations i",
-      where,
+      where: invitationConditions(tenantId, filter, now),
       orderBy: "i.created_at, i.id",
       counted: tenantId && !filter.status ? { list: "invitations", tenantId } : undefined,
     },
     page,
+  );
+}
+
+/** The same list, oldest first, a page at a time by cursor (off the index on (tenant_id, created_at, id)). */
+export function selectInvitationsByCursor(
+  em: EntityManager,
+  tenantId: string | null,
+  filter: { status?: InvitationStatus },
+  now: Date,
+  request: CursorRequest,
+): Promise<CursorPage<InvitationRow>> {
+  return cursorQuery<InvitationRow>(
+    em,
+    {
+      columns: INVITATION_COLUMNS,
+      columnParams: [now],
+      from: "invitations i",
+      where: invitationConditions(tenantId, filter, now),
+      order: { at: "i.created_at", id: "i.id", descending: false },
+    },
+    request,
   );
 }
 

@@ -14,9 +14,10 @@ import {
   invitationView,
   revokePending,
   selectInvitations,
+  selectInvitationsByCursor,
 } from "./invitation-records.js";
 import { lockTenant } from "./locks.js";
-import type { Page, PageRequest } from "./paging.js";
+import type { CursorPage, CursorRequest, Page, PageRequest } from "./paging.js";
 import { requireTenant } from "./scope.js";
 import { addUser, isMember, userRecordOf } from "./user-records.js";
 import { type InvitationStatus, type InvitationView, type UserView, userView } from "./views.js";
@@ -110,6 +111,17 @@ export async function listInvitations(
 ): Promise<Page<InvitationView>> {
   const { count, results } = await selectInvitations(ctx.em, scope.tenantId, filter, ctx.clock.now(), page);
   return { count, results: results.map(invitationView) };
+}
+
+/** The same list, oldest first, a page at a time by cursor: a deep page costs what the first does. */
+export async function listInvitationsByCursor(
+  ctx: Pick<ServiceContext, "em" | "clock">,
+  scope: TenantScope,
+  filter: { status?: InvitationStatus },
+  request: CursorRequest,
+): Promise<CursorPage<InvitationView>> {
+  const page = await selectInvitationsByCursor(ctx.em, scope.tenantId, filter, ctx.clock.now(), request);
+  return { ...page, results: page.results.map(invitationView) };
 }
 
 async function findInScope(em: EntityManager, scope: TenantScope, id: string): Promise<Invitation> {

@@ -214,7 +214,8 @@ describe("the OpenAPI document and the docs page", () => {
     const queries: Record<string, string[]> = {
       "GET /api/tenants/": ["limit", "offset"],
       "GET /api/users/": ["is_active", "limit", "offset", "tenant"],
-      "GET /api/users/invitations/": ["limit", "offset", "status", "tenant"],
+      // Issue #16 adds `cursor` (DRF's CursorPagination) to the list that grows without bound.
+      "GET /api/users/invitations/": ["cursor", "limit", "offset", "status", "tenant"],
       "GET /api/user-roles/": ["limit", "offset", "role", "tenant", "user"],
     };
     for (const [path, item] of Object.entries<Json>(resolved.paths)) {
@@ -305,6 +306,10 @@ describe("the OpenAPI document and the docs page", () => {
       await calls.get("/api/users/?limit=1", { token });
       await calls.get("/api/users/invitations/", { token });
       await calls.get("/api/users/invitations/?limit=1&offset=1", { token });
+      const byCursor = await calls.get("/api/users/invitations/?cursor=&limit=1", { token });
+      await calls.get(new URL(byCursor.body.next).pathname + new URL(byCursor.body.next).search, { token });
+      await calls.get("/api/audit-events/?cursor=", { token });
+      await calls.get("/api/audit-events/?cursor=not-a-cursor", { token });
       await calls.post(`/api/users/invitations/${invited.body.id}/extend/`, { days: 2 }, { token });
       await calls.get("/api/user-roles/", { token });
       await calls.get("/api/user-roles/?limit=2", { token });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_CURSOR_PAGE_SIZE } from "../domain/paging.js";
 import {
   auditEventOutput,
   createdInvitationOutput,
@@ -75,7 +76,7 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       title: "Tenantry REST API",
       version,
       description:
-        "Multi-tenant onboarding and role-based access control. Compatible with the Django REST Framework backend it replaces: snake_case JSON, paths with a trailing slash (the bare path answers 308), DRF error shapes. Lists answer a plain array, or with `?limit=&offset=` DRF's `{count, next, previous, results}` envelope (limit capped at 1000).",
+        "Multi-tenant onboarding and role-based access control. Compatible with the Django REST Framework backend it replaces: snake_case JSON, paths with a trailing slash (the bare path answers 308), DRF error shapes. Lists answer a plain array, or with `?limit=&offset=` DRF's `{count, next, previous, results}` envelope (limit capped at 1000). The lists that grow without bound (audit events, invitations) also page by cursor, as DRF's CursorPagination: `?cursor=` (empty for the first page) answers `{next, previous, results}`, where a deep page costs what the first does.",
     },
     servers: [{ url: "/" }],
     tags: [{ name: "tenants" }, { name: "auth" }, { name: "users" }, { name: "invitations" }, { name: "roles" }],
@@ -123,7 +124,15 @@ function operation(route: RestRoute): Record<string, unknown> {
   }
   if (route.pageProcedure) {
     parameters.push(
-      { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 1000 } },
+      {
+        name: "limit",
+        in: "query",
+        required: false,
+        schema: { type: "integer", minimum: 1, maximum: 1000 },
+        ...(route.cursorProcedure
+          ? { description: `Items per page; with \`cursor\`, ${DEFAULT_CURSOR_PAGE_SIZE} when absent` }
+          : {}),
+      },
       {
         name: "offset",
         in: "query",
@@ -131,6 +140,16 @@ function operation(route: RestRoute): Record<string, unknown> {
         schema: { type: "integer", minimum: 0, maximum: MAX_WINDOW_NUMBER },
       },
     );
+  }
+  if (route.cursorProcedure) {
+    parameters.push({
+      name: "cursor",
+      in: "query",
+      required: false,
+      schema: { type: "string" },
+      description:
+        'Page by cursor (DRF\'s CursorPagination): empty for the first page, then the `cursor` of a page\'s `next` or `previous` link. A cursor that does not decode answers 404 `{"detail": "Invalid cursor"}`, as DRF does.',
+    });
   }
 
   const responses: Record<string, unknown> = {};
@@ -221,6 +240,22 @@ function successSchema(route: RestRoute, output: z.ZodType | undefined): JsonSch
   if (!route.pageProcedure) return plain;
   const page = procedureDef(route.pageProcedure).output;
   const item = page ? ((page as z.ZodObject).shape.results as z.ZodArray).element : undefined;
+  const items = { type: "array", items: item ? schemaRef(item as z.ZodType) : {} };
+  const byCursor = route.cursorProcedure
+    ? [
+        {
+          type: "object",
+          description: "With `?cursor=`: DRF's CursorPagination envelope (no count)",
+          properties: {
+            next: { type: ["string", "null"], format: "uri" },
+            previous: { type: ["string", "null"], format: "uri" },
+            results: items,
+          },
+          required: ["next", "previous", "results"],
+          additionalProperties: false,
+        },
+      ]
+    : [];
   return {
     oneOf: [
       plain,
@@ -231,10 +266,11 @@ function successSchema(route: RestRoute, output: z.ZodType | undefined): JsonSch
           count: { type: "integer" },
           next: { type: ["string", "null"], format: "uri" },
           previous: { type: ["string", "null"], format: "uri" },
-          results: { type: "array", items: item ? schemaRef(item as z.ZodType) : {} },
+          results: items,
         },
         required: ["count", "next", "previous", "results"],
       },
+      ...byCursor,
     ],
   };
 }

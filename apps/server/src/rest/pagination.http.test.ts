@@ -198,4 +198,160 @@ describe("REST pagination", () => {
       expect(Object.keys(reply.body).sort()).toEqual(["count", "next", "previous", "results"]);
     }
   });
+
+  /** Follows `next` links from `first`; returns every page, checking each link keeps the request but the cursor. */
+  async function walkCursor(first: string, token: string): Promise<Json[]> {
+    const pages: Json[] = [];
+    const kept = (link: string) => {
+      const params = new URL(link).searchParams;
+      params.delete("cursor");
+      return params.toString();
+    };
+    const asked = kept(first);
+    let url: string | null = first;
+    while (url) {
+      const reply = await api.get(url.slice(server.url.length), { token });
+      expect(reply.status, statusOf(reply)).toBe(200);
+      expect(Object.keys(reply.body)).toEqual(["next", "previous", "results"]);
+      pages.push(reply.body);
+      for (const link of [reply.body.next, reply.body.previous].filter(Boolean)) {
+        expect(link.startsWith(`${server.url}${new URL(first).pathname}?`), link).toBe(true);
+        expect(new URL(link).searchParams.getAll("cursor"), link).toHaveLength(1);
+        expect(kept(link), link).toBe(asked);
+      }
+      url = reply.body.next;
+      expect(pages.length).toBeLessThan(100);
+    }
+    return pages;
+  }
+
+  it("pages by cursor as DRF's CursorPagination does: `?cursor=` answers {next, previous, results}", async () => {
+    // More audit events than a default page, straight into the database, older than the API's.
+    await server.db.orm.em.getConnection().execute(
+      `insert into audit_events (id, occurred_at, actor_type, actor_id, actor_email, tenant_id, action, target_type, target_id)
+         select gen_random_uuid(), now() - interval '1 day' + (i / 3) * interval '1 second', 'user', ?, ?, ?,
+                'auth.login_succeeded', 'user', ?
+         from generate_series(1, 150) as i`,
+      [acme.adminId, acme.adminEmail, acme.tenant.id, acme.adminId],
+    );
+    const path = "/api/audit-events/";
+    const plain = await api.get(path, { token: acme.adminToken });
+    expect(plain.body.length).toBeGreaterThan(150);
+
+    const first = await api.get(`${path}?cursor=`, { token: acme.adminToken });
+    expect(first.status, statusOf(first)).toBe(200);
+    expect(first.text.startsWith('{"next":"')).toBe(true);
+    expect(Object.keys(first.body)).toEqual(["next", "previous", "results"]);
+    expect(first.body.previous).toBeNull();
+    // DRF's page size (the old backend set no PAGE_SIZE, so 100), the same objects as the plain list.
+    expect(first.body.results).toEqual(plain.body.slice(0, 100));
+    const next = new URL(first.body.next);
+    expect(next.origin).toBe(server.url);
+    expect(next.pathname).toBe(path);
+    expect([...next.searchParams.keys()]).toEqual(["cursor"]);
+
+    const pages = await walkCursor(`${server.url}${path}?cursor=`, acme.adminToken);
+    expect(pages.flatMap((page) => page.results)).toEqual(plain.body);
+    expect(pages.at(-1).next).toBeNull();
+    const back = await api.get(pages[1].previous.slice(server.url.length), { token: acme.adminToken });
+    expect(back.body.results).toEqual(pages[0].results);
+    expect(back.body.previous).toBeNull();
+
+    // Without `cursor`, the same list answers as before: the plain array, or the limit/offset envelope.
+    const windowed = await api.get(`${path}?limit=3&offset=3`, { token: acme.adminToken });
+    expect(Object.keys(windowed.body)).toEqual(["count", "next", "previous", "results"]);
+    expect(windowed.body.count).toBe(plain.body.length);
+    expect(windowed.body.results).toEqual(plain.body.slice(3, 6));
+  });
+
+  it("keeps filters and `limit` in the cursor links, replacing only the cursor", async () => {
+    const cases: [string, string, number][] = [
+      ["/api/users/invitations/", "status=pending&limit=2", INVITATIONS],
+      ["/api/users/invitations/", "limit=4", ALL_INVITATIONS],
+      ["/api/audit-events/", "action=invitation.created&limit=3", ALL_INVITATIONS],
+      ["/api/audit-events/", `actor=${encodeURIComponent(acme.adminEmail)}&since=2000-01-01&limit=40`, 0],
+    ];
+    for (const [path, query, expected] of cases) {
+      const filters = query.replace(/&?limit=\d+/, "");
+      const plain = await api.get(`${path}?${filters}`, { token: acme.adminToken });
+      if (expected) expect(plain.body.length, `${path}?${query}`).toBe(expected);
+      const limit = Number(/limit=(\d+)/.exec(query)?.[1]);
+      const pages = await walkCursor(`${server.url}${path}?${query}&cursor=`, acme.adminToken);
+      expect(pages.length, query).toBe(Math.ceil(plain.body.length / limit));
+      expect(
+        pages.flatMap((page) => page.results.map((item: Json) => item.id)),
+        query,
+      ).toEqual(plain.body.map((item: Json) => item.id));
+    }
+    // An invalid limit is DRF's default size; a large one is capped at 1000.
+    const audit = await api.get("/api/audit-events/", { token: acme.adminToken });
+    for (const limit of ["abc", "0", "-1", "1.5", ""]) {
+      const reply = await api.get(`/api/audit-events/?limit=${limit}&cursor=`, { token: acme.adminToken });
+      expect(reply.body.results, `limit=${limit}`).toHaveLength(Math.min(100, audit.body.length));
+    }
+    // More events than the cap, in a tenant of no one's (the audit trail has no foreign keys).
+    await server.db.orm.em.getConnection().execute(
+      `insert into audit_events (id, occurred_at, actor_type, tenant_id, action)
+         select gen_random_uuid(), now() - interval '2 days', 'system', gen_random_uuid(), 'tenant.created'
+         from generate_series(1, 1001)`,
+    );
+    const everything = await api.get("/api/audit-events/", { token: staffToken });
+    const staffAudit = await api.get("/api/audit-events/?limit=5000&cursor=", { token: staffToken });
+    expect(staffAudit.body.results).toEqual(everything.body.slice(0, 1000));
+    expect(new URL(staffAudit.body.next).searchParams.get("limit")).toBe("5000");
+    const rest = await api.get(staffAudit.body.next.slice(server.url.length), { token: staffToken });
+    expect(rest.body.results).toEqual(everything.body.slice(1000));
+  });
+
+  it("answers 404 `Invalid cursor` (DRF's status and words) for a cursor it did not make, never a 500", async () => {
+    const good = new URL(
+      (await api.get("/api/users/invitations/?cursor=&limit=1", { token: acme.adminToken })).body.next,
+    ).searchParams.get("cursor") as string;
+    const bad = [
+      "garbage",
+      "%00",
+      `${good}%00`,
+      "%FF",
+      "%ED%A0%80",
+      "%F0%9F%98%80",
+      "a%20b",
+      `${good}%3D`,
+      good.slice(0, -2),
+      "A".repeat(4000),
+      Buffer.from("n|2026-12-01T10:00:00.000000Z|nope").toString("base64url"),
+      Buffer.from(`p|2026-02-30T10:00:00.000000Z|${acme.adminId}`).toString("base64url"),
+      Buffer.from(`p|0000-01-01T10:00:00.000000Z|${acme.adminId}`).toString("base64url"),
+    ];
+    for (const path of ["/api/users/invitations/", "/api/audit-events/"]) {
+      for (const cursor of bad) {
+        const reply = await api.get(`${path}?cursor=${cursor}`, { token: acme.adminToken });
+        expect(reply.status, `${path} cursor=${cursor.slice(0, 40)}: ${statusOf(reply)}`).toBe(404);
+        expect(reply.text).toBe('{"detail":"Invalid cursor"}');
+      }
+      const fine = await api.get(`${path}?cursor=${good}`, { token: acme.adminToken });
+      expect(fine.status, statusOf(fine)).toBe(200);
+    }
+  });
+
+  it("pages by cursor only for those who may read the list, each within their own tenant", async () => {
+    const other = await signUpRest(api);
+    const { token: viewer } = await addMemberRest(api, other.adminToken, "viewer@cursor.example.com", "VIEWER");
+    for (const path of ["/api/users/invitations/?cursor=", "/api/audit-events/?cursor="]) {
+      const refused = await api.get(path, { token: viewer });
+      expect(refused.status, statusOf(refused)).toBe(403);
+      const anonymous = await api.get(path);
+      expect(anonymous.status, statusOf(anonymous)).toBe(401);
+    }
+    // A cursor from acme's list, used by another tenant's ADMIN (naming acme, too): their own rows only.
+    const acmePage = await api.get("/api/audit-events/?cursor=&limit=1", { token: acme.adminToken });
+    const theirs = await api.get(
+      `/api/audit-events/?tenant=${acme.tenant.slug}&cursor=${new URL(acmePage.body.next).searchParams.get("cursor")}`,
+      { token: other.adminToken },
+    );
+    expect(theirs.status, statusOf(theirs)).toBe(200);
+    expect(theirs.body.results.every((event: Json) => event.tenant === other.tenant.id)).toBe(true);
+    const all = await api.get("/api/audit-events/", { token: other.adminToken });
+    const firstPage = await api.get("/api/audit-events/?cursor=", { token: other.adminToken });
+    expect(firstPage.body.results).toEqual(all.body);
+  });
 });

@@ -1,6 +1,6 @@
 import { callTRPCProcedure } from "@trpc/server";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { MAX_PAGE_SIZE } from "../domain/paging.js";
+import { type CursorPage, DEFAULT_CURSOR_PAGE_SIZE, MAX_PAGE_SIZE } from "../domain/paging.js";
 import { refusesOrigin, requestContext } from "../http/session.js";
 import type { AppServices } from "../services.js";
 import { appRouter } from "../trpc/router.js";
@@ -60,7 +60,8 @@ export async function registerRest(app: FastifyInstance, options: RestOptions): 
         const allowed = routes.map((route) => route.method);
         const allow = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
         for (const route of routes) {
-          for (const path of [route.procedure, route.pageProcedure]) if (path) procedureType(path);
+          for (const path of [route.procedure, route.pageProcedure, route.cursorProcedure])
+            if (path) procedureType(path);
           api.route({ method: route.method, url, handler: (request, reply) => handle(options, route, request, reply) });
         }
         const others = METHODS.filter((method) => !(allowed as string[]).includes(method));
@@ -111,21 +112,24 @@ async function handle(options: RestOptions, route: RestRoute, request: FastifyRe
 
   // One context per request: the caller is resolved once, whatever the route calls.
   const context = requestContext(options.services, request);
-  const page = route.pageProcedure ? pageWindow(request.query) : undefined;
+  const cursor = route.cursorProcedure ? cursorWindow(request.query) : undefined;
+  const page = route.pageProcedure && !cursor ? pageWindow(request.query) : undefined;
   const { input, aliases } = routeInput(route, request, id);
-  const path = page ? (route.pageProcedure as string) : route.procedure;
+  const path = cursor ? (route.cursorProcedure as string) : page ? (route.pageProcedure as string) : route.procedure;
+  const window = cursor ?? page;
   try {
     // As a server-side caller calls it, without building the caller's proxies on every request.
     const output = await callTRPCProcedure({
       router: appRouter,
       path,
-      getRawInput: async () => (page ? { ...(input as object), ...page } : input),
+      getRawInput: async () => (window ? { ...(input as object), ...window } : input),
       ctx: context,
       type: procedureType(path),
       signal: undefined,
       batchIndex: 0,
     });
     if (route.status === 204) return reply.code(204).send();
+    if (cursor) return reply.send(cursorEnvelope(request, output as CursorPage<unknown>));
     if (page) return reply.send(envelope(request, page, output as { count: number; results: unknown[] }));
     return reply.code(route.status).send(toWire(output));
   } catch (error) {
@@ -174,6 +178,31 @@ function pageWindow(query: unknown): { limit: number; offset: number } | undefin
   const limit = wholeNumber(lastValue(params.limit));
   if (!limit) return undefined;
   return { limit: Math.min(limit, MAX_PAGE_SIZE), offset: wholeNumber(lastValue(params.offset)) ?? 0 };
+}
+
+/**
+ * DRF's CursorPagination: `?cursor=` (empty: the first page) pages by
+ * cursor, `?limit=` sets the page size (else DRF's default; an invalid one
+ * counts as absent, as DRF has it).
+ */
+function cursorWindow(query: unknown): { cursor: string; limit: number } | undefined {
+  const params = query as Record<string, string | string[] | undefined>;
+  const cursor = lastValue(params.cursor);
+  if (cursor === undefined) return undefined;
+  const limit = wholeNumber(lastValue(params.limit));
+  return { cursor, limit: limit ? Math.min(limit, MAX_PAGE_SIZE) : DEFAULT_CURSOR_PAGE_SIZE };
+}
+
+/** `next` and `previous` as absolute links: this request's URL with the cursor replaced, as DRF builds them. */
+function cursorEnvelope(request: FastifyRequest, page: CursorPage<unknown>) {
+  const url = new URL(request.url, `${request.protocol}://${request.host}`);
+  const link = (cursor: string | null) => {
+    if (cursor === null) return null;
+    const target = new URL(url);
+    target.searchParams.set("cursor", cursor);
+    return target.toString();
+  };
+  return { next: link(page.next), previous: link(page.previous), results: toWire(page.results) };
 }
 
 function envelope(

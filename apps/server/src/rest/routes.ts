@@ -20,6 +20,8 @@ export interface RestRoute {
   procedure: ProcedurePath;
   /** With `?limit=`, the list is answered by this procedure, in DRF's envelope. */
   pageProcedure?: ProcedurePath;
+  /** With `?cursor=` (even empty), by this one, in DRF's CursorPagination envelope. */
+  cursorProcedure?: ProcedurePath;
   status: 200 | 201 | 202 | 204;
   /** Wire names taken from the JSON body; anything else in it is ignored. */
   body?: string[];
@@ -199,6 +201,7 @@ export const REST_ROUTES: RestRoute[] = [
     path: "/api/users/invitations/",
     procedure: "invite.list",
     pageProcedure: "invite.page",
+    cursorProcedure: "invite.cursor",
     status: 200,
     query: ["status", "tenant"],
     summary: "Invitations, never with their tokens (tenant ADMIN, superuser)",
@@ -295,6 +298,7 @@ export const REST_ROUTES: RestRoute[] = [
     path: "/api/audit-events/",
     procedure: "audit.list",
     pageProcedure: "audit.page",
+    cursorProcedure: "audit.cursor",
     status: 200,
     query: ["action", "actor", "since", "until", "tenant"],
     summary: "The audit trail, newest first (tenant ADMIN: own tenant; superuser: all, or `?tenant=`)",

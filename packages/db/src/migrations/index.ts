@@ -5,6 +5,7 @@ import { Migration20261129020000_audit_and_purge } from "./Migration202611290200
 import { Migration20261129030000_list_counts } from "./Migration20261129030000_list_counts.js";
 import { Migration20261201000200_member_lifecycle } from "./Migration20261201000200_member_lifecycle.js";
 import { Migration20261201000300_webhooks } from "./Migration20261201000300_webhooks.js";
+import { Migration20261216000100_invitations_created_order } from "./Migration20261216000100_invitations_created_order.js";
 
 /**
  * Every migration, in order. Listed statically rather than globbed so that the
@@ -17,4 +18,8 @@ export const migrationsList: MigrationObject[] = [
   { name: "Migration20261129030000_list_counts", class: Migration20261129030000_list_counts },
   { name: "Migration20261201000200_member_lifecycle", class: Migration20261201000200_member_lifecycle },
   { name: "Migration20261201000300_webhooks", class: Migration20261201000300_webhooks },
+  {
+    name: "Migration20261216000100_invitations_created_order",
+    class: Migration20261216000100_invitations_created_order,
+  },
 ];

@@ -392,6 +392,32 @@ export interface ApiProcedures {
         }[];
       };
     };
+    /** A page at a time by cursor (DRF's CursorPagination): pass `next` or `previous` back as `cursor`. */
+    cursor: {
+      kind: "query";
+      input: {
+        tenant?: string;
+        cursor?: string;
+        limit?: number;
+        status?: "pending" | "accepted" | "revoked" | "expired";
+      };
+      output: {
+        next: string | null;
+        previous: string | null;
+        results: {
+          id: string;
+          tenantId: string;
+          email: string;
+          role: "ADMIN" | "ANALYST" | "VIEWER" | null;
+          status: "pending" | "accepted" | "revoked" | "expired";
+          invitedById: string | null;
+          createdAt: string;
+          expiresAt: string;
+          acceptedAt: string | null;
+          emailDelivery: "pending" | "sent" | "failed";
+        }[];
+      };
+    };
     revoke: {
       kind: "mutation";
       input: {
@@ -709,6 +735,93 @@ export interface ApiProcedures {
             [key: string]: unknown;
           };
         }[];
+      };
+    };
+    /** A page at a time by cursor (DRF's CursorPagination): pass `next` or `previous` back as `cursor`. */
+    cursor: {
+      kind: "query";
+      input: {
+        tenant?: string;
+        cursor?: string;
+        limit?: number;
+        action?:
+          | "tenant.created"
+          | "auth.login_succeeded"
+          | "auth.login_failed"
+          | "auth.logout"
+          | "invitation.created"
+          | "invitation.resent"
+          | "invitation.extended"
+          | "invitation.revoked"
+          | "invitation.accepted"
+          | "invitation.purged"
+          | "role.granted"
+          | "role.revoked"
+          | "superuser.created"
+          | "email.delivery_failed"
+          | "webhook.created"
+          | "webhook.removed"
+          | "webhook.tested"
+          | "webhook.disabled"
+          | "user.updated"
+          | "user.deactivated"
+          | "user.activated"
+          | "user.deleted"
+          | "auth.password_changed"
+          | "auth.session_ended"
+          | "auth.sessions_ended"
+          | "auth.password_reset_requested"
+          | "auth.password_reset";
+        actor?: string;
+        since?: string;
+        until?: string;
+      };
+      output: {
+        next: string | null;
+        results: {
+          ip: string | null;
+          id: string;
+          tenantId: string | null;
+          userAgent: string | null;
+          action:
+            | "tenant.created"
+            | "auth.login_succeeded"
+            | "auth.login_failed"
+            | "auth.logout"
+            | "invitation.created"
+            | "invitation.resent"
+            | "invitation.extended"
+            | "invitation.revoked"
+            | "invitation.accepted"
+            | "invitation.purged"
+            | "role.granted"
+            | "role.revoked"
+            | "superuser.created"
+            | "email.delivery_failed"
+            | "webhook.created"
+            | "webhook.removed"
+            | "webhook.tested"
+            | "webhook.disabled"
+            | "user.updated"
+            | "user.deactivated"
+            | "user.activated"
+            | "user.deleted"
+            | "auth.password_changed"
+            | "auth.session_ended"
+            | "auth.sessions_ended"
+            | "auth.password_reset_requested"
+            | "auth.password_reset";
+          occurredAt: string;
+          actorType: "anonymous" | "user" | "system" | "cli";
+          actorId: string | null;
+          actorEmail: string | null;
+          targetType: string | null;
+          targetId: string | null;
+          details: {
+            [key: string]: unknown;
+          };
+        }[];
+        previous: string | null;
       };
     };
   };
@@ -1106,6 +1219,7 @@ export const procedureKinds = {
     bulk: "mutation",
     list: "query",
     page: "query",
+    cursor: "query",
     revoke: "mutation",
     extend: "mutation",
     resend: "mutation",
@@ -1121,6 +1235,7 @@ export const procedureKinds = {
   audit: {
     list: "query",
     page: "query",
+    cursor: "query",
   },
   ops: {
     tenants: "query",

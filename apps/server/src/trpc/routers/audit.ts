@@ -1,6 +1,14 @@
 import { z } from "zod";
-import { listAuditEvents } from "../../domain/audit-log.js";
-import { auditEventOutput, auditFilters, fields, pageOf, pageWindow } from "../../schemas.js";
+import { listAuditEvents, listAuditEventsByCursor } from "../../domain/audit-log.js";
+import {
+  auditEventOutput,
+  auditFilters,
+  cursorPageOf,
+  cursorWindow,
+  fields,
+  pageOf,
+  pageWindow,
+} from "../../schemas.js";
 import { adminProcedure, router } from "../trpc.js";
 
 /** The audit trail: a tenant's ADMINs read their tenant's events; superusers every tenant's. */
@@ -15,5 +23,13 @@ export const auditRouter = router({
     .output(pageOf(auditEventOutput))
     .query(({ ctx, input: { limit, offset, ...filter } }) =>
       listAuditEvents(ctx.svc, ctx.scope, filter, { limit, offset }),
+    ),
+
+  /** A page at a time by cursor (DRF's CursorPagination): pass `next` or `previous` back as `cursor`. */
+  cursor: adminProcedure
+    .input(fields({ ...auditFilters, ...cursorWindow }))
+    .output(cursorPageOf(auditEventOutput))
+    .query(({ ctx, input: { cursor, limit, ...filter } }) =>
+      listAuditEventsByCursor(ctx.svc, ctx.scope, filter, { cursor, limit }),
     ),
 });

@@ -8,6 +8,7 @@ import {
   extendInvitation,
   inviteUser,
   listInvitations,
+  listInvitationsByCursor,
   resendInvitation,
   revokeInvitation,
 } from "../../domain/invitations.js";
@@ -16,6 +17,8 @@ import {
   bulkInvitations,
   bulkInviteOutput,
   createdInvitationOutput,
+  cursorPageOf,
+  cursorWindow,
   days,
   email,
   fields,
@@ -63,6 +66,14 @@ export const inviteRouter = router({
     .output(pageOf(invitationOutput))
     .query(({ ctx, input: { limit, offset, ...filter } }) =>
       listInvitations(ctx.svc, ctx.scope, filter, { limit, offset }),
+    ),
+
+  /** A page at a time by cursor (DRF's CursorPagination): pass `next` or `previous` back as `cursor`. */
+  cursor: adminProcedure
+    .input(fields({ ...invitationFilters, ...cursorWindow }))
+    .output(cursorPageOf(invitationOutput))
+    .query(({ ctx, input: { cursor, limit, ...filter } }) =>
+      listInvitationsByCursor(ctx.svc, ctx.scope, filter, { cursor, limit }),
     ),
 
   revoke: adminProcedure.input(fields({ id })).mutation(async ({ ctx, input }) => {
