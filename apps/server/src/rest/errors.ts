@@ -1,7 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import type { FastifyReply } from "fastify";
-import { InvalidRequest } from "../domain/errors.js";
+import { InvalidRequest, NotFound } from "../domain/errors.js";
 import { errorDetails } from "../trpc/errors.js";
 import { DRF } from "../wording.js";
 import { wireName } from "./names.js";
@@ -36,7 +36,8 @@ export function sendProcedureError(reply: FastifyReply, error: unknown, renameFi
     case "FORBIDDEN":
       return reply.code(403).send({ detail: error.message || DRF.forbidden });
     case "NOT_FOUND":
-      return reply.code(404).send({ detail: DRF.notFound });
+      // The domain's own words (DRF's "Invalid cursor"), else DRF's "Not found."
+      return reply.code(404).send({ detail: error.cause instanceof NotFound ? error.message : DRF.notFound });
     case "TOO_MANY_REQUESTS":
       return reply
         .code(429)

@@ -192,6 +192,8 @@ function operation(route: RestRoute): Record<string, unknown> {
     responses["403"] = error("Not allowed for this caller (or a cookie-authenticated change from another origin)");
   }
   if (route.id) responses["404"] = error("No such object in the caller's scope");
+  else if (route.cursorProcedure)
+    responses["404"] = error('`cursor` is not one the server made: `{"detail": "Invalid cursor"}`');
   if (route.method !== "GET") {
     responses["413"] = error("The body is larger than 64 KiB");
     responses["415"] = error("The body is not JSON");
