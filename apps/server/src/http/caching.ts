@@ -25,8 +25,21 @@ function varyByCredentials(reply: FastifyReply, payload: unknown): void {
   else reply.header("vary", withCredentials(reply.getHeader("vary")));
 }
 
+/** By the `vary` it extends: the answers set only a few distinct ones. */
+const extendedVary = new Map<string, string>();
+
 function withCredentials(vary: unknown): string {
-  const names = String(vary ?? "")
+  const given = String(vary ?? "");
+  let extended = extendedVary.get(given);
+  if (extended === undefined) {
+    extended = addCredentials(given);
+    if (extendedVary.size < 64) extendedVary.set(given, extended);
+  }
+  return extended;
+}
+
+function addCredentials(vary: string): string {
+  const names = vary
     .split(",")
     .map((name) => name.trim())
     .filter(Boolean);
