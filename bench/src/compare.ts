@@ -29,6 +29,8 @@ const usage = `compare.ts [options]
   --runs N         measured runs of each side per path (default 6)
   --duration S     seconds per measured run (default 4); --warmup S (default 1); --connections N (default 16)`;
 
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
 const here = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const { values } = parseArgs({
   options: {
@@ -45,7 +47,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log(usage);
+  process.stdout.write(`${usage}\n`);
   process.exit(0);
 }
 
@@ -113,13 +115,13 @@ try {
       }
     }
   }
-  console.log(`A: ${sides[0]?.dir} ${sides[0]?.flags.join(" ")}\nB: ${sides[1]?.dir} ${sides[1]?.flags.join(" ")}`);
-  console.log("path                  A req/s  B req/s  B/A   A CPU ms  B CPU ms  B/A");
+  print(`A: ${sides[0]?.dir} ${sides[0]?.flags.join(" ")}\nB: ${sides[1]?.dir} ${sides[1]?.flags.join(" ")}`);
+  print("path                  A req/s  B req/s  B/A   A CPU ms  B CPU ms  B/A");
   for (const path of paths) {
     const of = (name: string, pick: (run: LoadRun) => number) => median((runs.get(`${name} ${path}`) ?? []).map(pick));
     const [ra, rb] = [of("A", (r) => r.reqPerSec), of("B", (r) => r.reqPerSec)];
     const [ca, cb] = [of("A", (r) => r.cpuMsPerReq), of("B", (r) => r.cpuMsPerReq)];
-    console.log(
+    print(
       `${path.padEnd(20)} ${String(round(ra, 0)).padStart(8)} ${String(round(rb, 0)).padStart(8)} ${round(rb / ra, 2)
         .toFixed(2)
         .padStart(5)}` +
