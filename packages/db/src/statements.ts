@@ -50,11 +50,25 @@ function prepare(sql: string): { name: string; text: string } {
  * into the SQL text.) For reads outside transactions, on the hot paths.
  * Placeholders are `?`; the SQL must hold no other question mark.
  */
-export async function selectRows<Row>(em: EntityManager, sql: string, values: readonly unknown[]): Promise<Row[]> {
+export function selectRows<Row>(em: EntityManager, sql: string, values: readonly unknown[]): Promise<Row[]> {
+  return runStatement<Row>(em, sql, values);
+}
+
+/**
+ * Runs one statement, a read or a change, as `selectRows` does, and returns
+ * its rows: inside `em`'s transaction when it has one (on the transaction's
+ * connection), else on a pooled connection, where a change made by one
+ * statement (`with … insert …`) is atomic by itself, without `begin` and
+ * `commit` round trips.
+ */
+export async function runStatement<Row>(em: EntityManager, sql: string, values: readonly unknown[]): Promise<Row[]> {
   const { name, text } = prepare(sql);
   const connection = em.getConnection() as unknown as LoggingConnection;
-  const client = connection.getKnex().client;
-  const named = !sharedSessionPools.has(client);
+  const pool = connection.getKnex().client;
+  const transaction = em.getTransactionContext() as unknown as { client: KnexClient } | undefined;
+  // The transaction's client always hands out the transaction's one connection, and never releases it.
+  const client = transaction ? transaction.client : pool;
+  const named = !sharedSessionPools.has(pool);
   const run = async () => {
     const pooled = await client.acquireConnection();
     try {
@@ -72,4 +86,23 @@ export async function selectRows<Row>(em: EntityManager, sql: string, values: re
 /** A timestamp column as the API writes it, `2026-11-29T10:00:00.000Z`, formatted by the database. */
 export function isoTimestamp(column: string): string {
   return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/** A statement, or a part of one, with its `?` placeholders' values in order. */
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * `with a as (…), b as (…) <last>`: several changes as one statement, so one
+ * round trip, and all or nothing without a transaction around them. The
+ * parts see the database as it was when the statement began (not one
+ * another's changes); a part that reads another's `returning` rows runs after it.
+ */
+export function withParts(parts: [name: string, part: Statement][], last: Statement): Statement {
+  return {
+    sql: `with ${parts.map(([name, part]) => `${name} as (${part.sql})`).join(",\n")}\n${last.sql}`,
+    params: [...parts.flatMap(([, part]) => part.params), ...last.params],
+  };
 }
