@@ -1,5 +1,5 @@
-import type { MikroORM, Role } from "@tenantry/db";
-import { type AuditRecord, insertAudit, SYSTEM } from "../domain/audit.js";
+import { type MikroORM, type Role, runStatement, withParts } from "@tenantry/db";
+import { type AuditRecord, auditInsertSql, SYSTEM } from "../domain/audit.js";
 import type { Clock } from "../domain/clock.js";
 import type { InvitationMailbox } from "../domain/context.js";
 import type { Logger } from "../logger.js";
@@ -196,7 +196,8 @@ export class EmailDelivery implements InvitationMailbox {
   }
 
   private claim(kind: EmailKind, now: Date, id: string | undefined): Promise<ClaimedRow[]> {
-    return this.options.orm.em.getConnection().execute<ClaimedRow[]>(
+    return runStatement<ClaimedRow>(
+      this.options.orm.em,
       `with due as (
          select id from ${kind.table}
          where email_delivery = 'pending' and ${kind.dueWhen} and delivery_token_ciphertext is not null
@@ -273,35 +274,36 @@ export class EmailDelivery implements InvitationMailbox {
     return "sent";
   }
 
-  /** Records the outcome; a failure is audited in the same transaction. */
-  private finish(
+  /** Records the outcome; a failure is audited in the same statement. */
+  private async finish(
     kind: EmailKind,
     row: ClaimedRow,
     outcome: "sent" | "failed",
     reason: string | null,
-  ): Promise<unknown> {
-    return this.options.orm.em.fork().transactional(async (em) => {
-      const changed = await em.getConnection().execute(
-        `update ${kind.table} set email_delivery = ?, delivery_last_error = ?,
-           delivery_token_ciphertext = null, delivery_next_attempt_at = null
-         where ${STILL_CLAIMED} returning id`,
-        [outcome, reason, ...claimOf(row)],
-        "all",
-        em.getTransactionContext(),
-      );
-      if (outcome === "failed" && (changed as unknown[]).length > 0) {
-        await insertAudit(
-          em,
-          SYSTEM,
-          {
-            action: "email.delivery_failed",
-            tenantId: row.tenant_id,
-            target: { type: kind.targetType, id: row.id },
-            details: { email: row.email, attempts: row.delivery_attempts, reason },
-          },
-          this.options.clock.now(),
-        );
-      }
-    });
+  ): Promise<void> {
+    const update = {
+      sql: `update ${kind.table} set email_delivery = ?, delivery_last_error = ?,
+              delivery_token_ciphertext = null, delivery_next_attempt_at = null
+            where ${STILL_CLAIMED} returning id`,
+      params: [outcome, reason, ...claimOf(row)],
+    };
+    const statement =
+      outcome === "sent"
+        ? update
+        : withParts(
+            [["changed", update]],
+            auditInsertSql(
+              SYSTEM,
+              {
+                action: "email.delivery_failed",
+                tenantId: row.tenant_id,
+                target: { type: kind.targetType, id: row.id },
+                details: { email: row.email, attempts: row.delivery_attempts, reason },
+              },
+              this.options.clock.now(),
+              { from: "changed" },
+            ),
+          );
+    await runStatement(this.options.orm.em, statement.sql, statement.params);
   }
 }
