@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 
 interface PooledClient {
-  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { name?: string; text: string; values: unknown[] } | string): Promise<{ rows: unknown[] }>;
 }
 
 interface KnexClient {
@@ -81,6 +81,44 @@ export async function runStatement<Row>(em: EntityManager, sql: string, values: 
   // Only a query observer (tests counting statements) turns query logging on; otherwise skip the wrapper.
   if (!connection.logger.isEnabled("query")) return run();
   return connection.executeQuery(text, run, { query: text, params: [...values] });
+}
+
+/**
+ * Runs `work` in a transaction on one pooled connection: `begin`, the work,
+ * then `commit`, or `rollback` when the work throws (and the error goes on).
+ * The em `work` is given routes `runStatement` (and `selectRows`) to the
+ * transaction's connection, and nothing else: the work is made only of those
+ * statements (no unit of work, no `execute`). Lighter than MikroORM's
+ * `em.transactional`, which also forks a unit of work and an async context.
+ */
+export async function transaction<T>(em: EntityManager, work: (em: EntityManager) => Promise<T>): Promise<T> {
+  const connection = em.getConnection() as unknown as LoggingConnection;
+  const pool = connection.getKnex().client;
+  const logged = connection.logger.isEnabled("query");
+  const pooled = await pool.acquireConnection();
+  const control = async (command: "begin" | "commit" | "rollback") => {
+    const run = () => pooled.query(command);
+    await (logged ? connection.executeQuery(command, run, { query: command }) : run());
+  };
+  try {
+    await control("begin");
+    const tx = em.fork();
+    const context: { client: KnexClient } = {
+      client: { acquireConnection: async () => pooled, releaseConnection: async () => {} },
+    };
+    tx.setTransactionContext(context as unknown as Parameters<EntityManager["setTransactionContext"]>[0]);
+    let result: T;
+    try {
+      result = await work(tx);
+    } catch (error) {
+      await control("rollback").catch(() => {});
+      throw error;
+    }
+    await control("commit");
+    return result;
+  } finally {
+    await pool.releaseConnection(pooled);
+  }
 }
 
 /** A timestamp column as the API writes it, `2026-11-29T10:00:00.000Z`, formatted by the database. */

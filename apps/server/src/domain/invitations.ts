@@ -1,5 +1,5 @@
 import { createInvitationToken, hashInvitationToken, hashPassword, passwordProblems } from "@tenantry/auth";
-import { type EntityManager, Invitation, newId, type Role, type Statement } from "@tenantry/db";
+import { type EntityManager, Invitation, newId, type Role, type Statement, transaction } from "@tenantry/db";
 import { type AuditAction, type AuditRecord, auditInsertSql, insertAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import { DAY_MS } from "./clock.js";
@@ -79,7 +79,7 @@ export async function inviteUser(
       sealedToken,
     };
     try {
-      await ctx.em.transactional(async (em) => {
+      await transaction(ctx.em, async (em) => {
         // Concurrent invites of one address take turns, so each replaces the one before.
         await lockTenant(em, tenantId);
         const event = invitationEvent(
