@@ -93,7 +93,7 @@ export async function inviteUser(
         const { member } = await replacePendingInvitation(em, ctx.audit, invitation, event);
         if (member) throw ValidationFailed.field("email", EMAIL_IS_MEMBER);
       });
-      ctx.mailbox.notify();
+      ctx.mailbox.notify("invitation");
       return {
         ...invitationView({
           id: invitation.id,
@@ -233,7 +233,7 @@ export async function resendInvitation(
       return true;
     });
     if (resent) {
-      ctx.mailbox.notify();
+      ctx.mailbox.notify("invitation");
       Object.assign(invitation, { expiresAt, emailDelivery: "pending" });
       return { ...invitationView(invitationRow(invitation, now)), token };
     }
