@@ -38,21 +38,21 @@ export async function createTenant(
   input: CreateTenantInput,
 ): Promise<TenantView & { adminUserId: string }> {
   const errors = new FieldErrorCollector();
-  errors.add(
-    "adminPassword",
-    ...passwordProblems(input.adminPassword, {
-      email: input.adminEmail,
-      firstName: input.adminFirstName,
-      lastName: input.adminLastName,
-    }),
-  );
+  const problems = passwordProblems(input.adminPassword, {
+    email: input.adminEmail,
+    firstName: input.adminFirstName,
+    lastName: input.adminLastName,
+  });
+  errors.add("adminPassword", ...problems);
+  // An acceptable password is hashed while the name is looked up (neither waits for the other); no
+  // connection is held while Argon2 works. A taken name answers as soon as it is known.
+  const hashing = problems.length === 0 ? hashPassword(input.adminPassword) : undefined;
+  hashing?.catch(() => {});
   const base = slugify(input.name);
   let { nameTaken, slugs } = await nameAndSlugsTaken(ctx.em, input.name, base);
   if (nameTaken) errors.add("name", TENANT_NAME_TAKEN);
   errors.throwIfAny();
-
-  // Hash before writing: no connection is held while Argon2 works.
-  const passwordHash = await hashPassword(input.adminPassword);
+  const passwordHash = await (hashing as Promise<string>);
   for (let attempt = 1; ; attempt++) {
     const now = ctx.clock.now();
     const tenant = { id: newId(), name: input.name, slug: freeSlug(base, slugs), createdAt: now };
