@@ -292,7 +292,7 @@ describe("concurrent requests", () => {
       poolSize: 1,
       migrate: false,
       onQuery: (query) => {
-        if (armed && /from "invitations".*"token_hash" = /s.test(query)) {
+        if (armed && /^select .* from invitations where token_hash = /s.test(query)) {
           armed = false;
           held = single.orm.em.fork().transactional(async (em) => {
             await em.getConnection().execute("select 1", [], "all", em.getTransactionContext());

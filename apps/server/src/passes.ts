@@ -1,12 +1,15 @@
 /**
  * The loop behind a background worker (the email outbox, webhook delivery):
- * a pass runs soon after `notify()`, off the request path, and on an interval
- * (for retries that fall due and work other processes left behind). Passes
- * never overlap: a notify during a pass runs one more after it. `stop()`
- * stops the interval and waits for the pass in flight.
+ * a pass runs soon after `notify()`, off the request path (it starts once the
+ * code that notified has run to its end, so the response that follows a
+ * commit is written first), and on an interval (for retries that fall due
+ * and work other processes left behind). Passes never overlap: a notify
+ * during a pass runs one more after it. `stop()` stops the interval and waits
+ * for the pass in flight.
  */
 export class Passes {
   private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Immediate | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stoppedFlag = true;
@@ -23,11 +26,18 @@ export class Passes {
   }
 
   notify(): void {
-    if (this.stoppedFlag) return;
+    if (this.stoppedFlag || this.soon) return;
     if (this.running) {
       this.again = true;
       return;
     }
+    this.soon = setImmediate(() => {
+      this.soon = undefined;
+      if (!this.stoppedFlag) this.run();
+    });
+  }
+
+  private run(): void {
     this.running = this.pass().finally(() => {
       this.running = undefined;
       if (this.again && !this.stoppedFlag) {
@@ -50,6 +60,8 @@ export class Passes {
   async stop(): Promise<void> {
     this.stoppedFlag = true;
     clearInterval(this.timer);
+    clearImmediate(this.soon);
+    this.soon = undefined;
     await this.running;
   }
 }

@@ -22,4 +22,4 @@ export {
 export * from "./entities/index.js";
 export { newId } from "./ids.js";
 export { migrationsList } from "./migrations/index.js";
-export { isoTimestamp, selectRows } from "./statements.js";
+export { isoTimestamp, runStatement, type Statement, selectRows, transaction, withParts } from "./statements.js";

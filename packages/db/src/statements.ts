@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 
 interface PooledClient {
-  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { name?: string; text: string; values: unknown[] } | string): Promise<{ rows: unknown[] }>;
 }
 
 interface KnexClient {
@@ -50,11 +50,25 @@ function prepare(sql: string): { name: string; text: string } {
  * into the SQL text.) For reads outside transactions, on the hot paths.
  * Placeholders are `?`; the SQL must hold no other question mark.
  */
-export async function selectRows<Row>(em: EntityManager, sql: string, values: readonly unknown[]): Promise<Row[]> {
+export function selectRows<Row>(em: EntityManager, sql: string, values: readonly unknown[]): Promise<Row[]> {
+  return runStatement<Row>(em, sql, values);
+}
+
+/**
+ * Runs one statement, a read or a change, as `selectRows` does, and returns
+ * its rows: inside `em`'s transaction when it has one (on the transaction's
+ * connection), else on a pooled connection, where a change made by one
+ * statement (`with … insert …`) is atomic by itself, without `begin` and
+ * `commit` round trips.
+ */
+export async function runStatement<Row>(em: EntityManager, sql: string, values: readonly unknown[]): Promise<Row[]> {
   const { name, text } = prepare(sql);
   const connection = em.getConnection() as unknown as LoggingConnection;
-  const client = connection.getKnex().client;
-  const named = !sharedSessionPools.has(client);
+  const pool = connection.getKnex().client;
+  const transaction = em.getTransactionContext() as unknown as { client: KnexClient } | undefined;
+  // The transaction's client always hands out the transaction's one connection, and never releases it.
+  const client = transaction ? transaction.client : pool;
+  const named = !sharedSessionPools.has(pool);
   const run = async () => {
     const pooled = await client.acquireConnection();
     try {
@@ -69,7 +83,64 @@ export async function selectRows<Row>(em: EntityManager, sql: string, values: re
   return connection.executeQuery(text, run, { query: text, params: [...values] });
 }
 
+/**
+ * Runs `work` in a transaction on one pooled connection: `begin`, the work,
+ * then `commit`, or `rollback` when the work throws (and the error goes on).
+ * The em `work` is given routes `runStatement` (and `selectRows`) to the
+ * transaction's connection, and nothing else: the work is made only of those
+ * statements (no unit of work, no `execute`). Lighter than MikroORM's
+ * `em.transactional`, which also forks a unit of work and an async context.
+ */
+export async function transaction<T>(em: EntityManager, work: (em: EntityManager) => Promise<T>): Promise<T> {
+  const connection = em.getConnection() as unknown as LoggingConnection;
+  const pool = connection.getKnex().client;
+  const logged = connection.logger.isEnabled("query");
+  const pooled = await pool.acquireConnection();
+  const control = async (command: "begin" | "commit" | "rollback") => {
+    const run = () => pooled.query(command);
+    await (logged ? connection.executeQuery(command, run, { query: command }) : run());
+  };
+  try {
+    await control("begin");
+    const tx = em.fork();
+    const context: { client: KnexClient } = {
+      client: { acquireConnection: async () => pooled, releaseConnection: async () => {} },
+    };
+    tx.setTransactionContext(context as unknown as Parameters<EntityManager["setTransactionContext"]>[0]);
+    let result: T;
+    try {
+      result = await work(tx);
+    } catch (error) {
+      await control("rollback").catch(() => {});
+      throw error;
+    }
+    await control("commit");
+    return result;
+  } finally {
+    await pool.releaseConnection(pooled);
+  }
+}
+
 /** A timestamp column as the API writes it, `2026-11-29T10:00:00.000Z`, formatted by the database. */
 export function isoTimestamp(column: string): string {
   return `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/** A statement, or a part of one, with its `?` placeholders' values in order. */
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * `with a as (…), b as (…) <last>`: several changes as one statement, so one
+ * round trip, and all or nothing without a transaction around them. The
+ * parts see the database as it was when the statement began (not one
+ * another's changes); a part that reads another's `returning` rows runs after it.
+ */
+export function withParts(parts: [name: string, part: Statement][], last: Statement): Statement {
+  return {
+    sql: `with ${parts.map(([name, part]) => `${name} as (${part.sql})`).join(",\n")}\n${last.sql}`,
+    params: [...parts.flatMap(([, part]) => part.params), ...last.params],
+  };
 }

@@ -1,4 +1,4 @@
-import { AuditEvent, type EntityManager, newId } from "@tenantry/db";
+import { AuditEvent, type EntityManager, newId, type Statement } from "@tenantry/db";
 
 /** Who made a change. */
 export type Actor =
@@ -109,14 +109,25 @@ export async function insertAudits(
 }
 
 /**
- * The same event as one `insert … select` fragment, for statements that make
- * the change and its record in one round trip (`with … insert`).
+ * The same event as one `insert` fragment, for statements that make the
+ * change and its record in one round trip (`with … insert`). With `from` (a
+ * `with` query's name) the event is written once for each of its rows: none
+ * when the change did not happen. `moreDetails` is a SQL `jsonb` expression
+ * merged into the details (what only the statement knows, such as the ids it
+ * replaced).
  */
-export function auditInsertSql(audit: AuditContext, record: AuditRecord, at: Date): { sql: string; params: unknown[] } {
+export function auditInsertSql(
+  audit: AuditContext,
+  record: AuditRecord,
+  at: Date,
+  options: { from?: string; moreDetails?: string } = {},
+): Statement {
   const row = columns(audit, record, at);
+  const details = options.moreDetails ? `?::jsonb || ${options.moreDetails}` : "?::jsonb";
+  const values = `?::uuid, ?::timestamptz, ?, ?::uuid, ?, ?::uuid, ?, ?, ?, ${details}, ?, ?`;
   return {
     sql: `insert into audit_events (${AUDIT_COLUMNS})
-          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
+          ${options.from ? `select ${values} from ${options.from}` : `values (${values})`}`,
     params: [
       row.id,
       row.occurredAt,

@@ -124,7 +124,7 @@ export async function inviteMany(
         invitation: { ...invitationView(invitationRow(invitation, now)), token },
       };
     }
-    if (created.length > 0) ctx.mailbox.notify();
+    if (created.length > 0) ctx.mailbox.notify("invitation");
   }
   const createdCount = results.filter((result) => "invitation" in result).length;
   return { created: createdCount, failed: results.length - createdCount, results };

@@ -1,5 +1,14 @@
-import { type EntityManager, type Invitation, isoTimestamp, type Role } from "@tenantry/db";
-import { type AuditContext, auditInsertSelectSql } from "./audit.js";
+import {
+  type EntityManager,
+  type Invitation,
+  isoTimestamp,
+  type Role,
+  runStatement,
+  type Statement,
+  selectRows,
+  withParts,
+} from "@tenantry/db";
+import { type AuditContext, type AuditRecord, auditInsertSelectSql, auditInsertSql } from "./audit.js";
 import {
   Conditions,
   type CursorPage,
@@ -103,6 +112,29 @@ function endPendingSql(ended: "revoked" | "accepted"): string {
 }
 
 /**
+ * The update that revokes the pending invitation `id`, or a tenant's pending
+ * invitations of some addresses (any case); `andWhere` is one more condition.
+ */
+function revokePendingSql(
+  now: Date,
+  which: { id: string } | { tenantId: string; emails: string[] },
+  andWhere?: string,
+): Statement {
+  const [condition, params] =
+    "id" in which
+      ? ["id = ?", [which.id]]
+      : [
+          `tenant_id = ? and lower(email) in (${which.emails.map(() => "lower(?)").join(", ")})`,
+          [which.tenantId, ...which.emails],
+        ];
+  return {
+    sql: `update invitations set ${endPendingSql("revoked")} where state = 'pending' and ${condition}${andWhere ? ` and ${andWhere}` : ""}
+       returning id, lower(email) as email`,
+    params: [now, ...params],
+  };
+}
+
+/**
  * Revokes the pending invitation `id`, or a tenant's pending invitations of
  * some addresses (any case); returns what it revoked, with each address
  * lower-cased. Runs in `em`'s transaction.
@@ -113,41 +145,159 @@ export async function revokePending(
   which: { id: string } | { tenantId: string; emails: string[] },
 ): Promise<{ id: string; email: string }[]> {
   if ("emails" in which && which.emails.length === 0) return [];
-  const [condition, params] =
-    "id" in which
-      ? ["id = ?", [which.id]]
-      : [
-          `tenant_id = ? and lower(email) in (${which.emails.map(() => "lower(?)").join(", ")})`,
-          [which.tenantId, ...which.emails],
-        ];
-  return em.getConnection().execute<{ id: string; email: string }[]>(
-    `update invitations set ${endPendingSql("revoked")} where state = 'pending' and ${condition}
-       returning id, lower(email) as email`,
-    [now, ...params],
-    "all",
-    em.getTransactionContext(),
+  const { sql, params } = revokePendingSql(now, which);
+  return em.getConnection().execute<{ id: string; email: string }[]>(sql, params, "all", em.getTransactionContext());
+}
+
+/** A new pending invitation, its email waiting in the outbox with the token sealed. */
+export interface NewInvitation {
+  id: string;
+  tenantId: string;
+  email: string;
+  role: Role | null;
+  tokenHash: string;
+  invitedById: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  sealedToken: string;
+}
+
+/**
+ * One statement: unless the address is a user of the tenant already (any
+ * case; then nothing changes), revokes the tenant's pending invitation of the
+ * address, inserts `invitation` and records `event`, whose details get
+ * `replaced`, the ids of the invitations it revoked. Run it in a transaction
+ * that holds the tenant's lock (`lockTenant`), so that it sees the
+ * invitation a concurrent invite of the address made before it.
+ */
+export async function replacePendingInvitation(
+  em: EntityManager,
+  audit: AuditContext,
+  invitation: NewInvitation,
+  event: AuditRecord,
+): Promise<{ member: boolean }> {
+  const i = invitation;
+  const statement = withParts(
+    [
+      [
+        "member",
+        {
+          sql: "select 1 from users where tenant_id = ? and lower(email) = lower(?) limit 1",
+          params: [i.tenantId, i.email],
+        },
+      ],
+      [
+        "revoked",
+        revokePendingSql(i.createdAt, { tenantId: i.tenantId, emails: [i.email] }, "not exists (select 1 from member)"),
+      ],
+      // An aggregate of every revoked row: the insert below runs after the revoke.
+      ["replaced", { sql: "select coalesce(jsonb_agg(id), '[]'::jsonb) as ids from revoked", params: [] }],
+      [
+        "created",
+        {
+          sql: `insert into invitations (id, tenant_id, email, role, token_hash, state, invited_by_id, created_at,
+                  expires_at, accepted_at, email_delivery, delivery_attempts, delivery_next_attempt_at,
+                  delivery_token_ciphertext)
+                select ?::uuid, ?::uuid, ?, ?, ?, 'pending', ?::uuid, ?::timestamptz,
+                  ?::timestamptz, null, 'pending', 0, ?::timestamptz, ?
+                from replaced where not exists (select 1 from member)
+                returning id`,
+          params: [
+            i.id,
+            i.tenantId,
+            i.email,
+            i.role,
+            i.tokenHash,
+            i.invitedById,
+            i.createdAt,
+            i.expiresAt,
+            i.createdAt,
+            i.sealedToken,
+          ],
+        },
+      ],
+      [
+        "event",
+        auditInsertSql(audit, event, i.createdAt, {
+          from: "created, replaced",
+          moreDetails: "jsonb_build_object('replaced', replaced.ids)",
+        }),
+      ],
+    ],
+    { sql: "select exists (select 1 from member) as member", params: [] },
   );
+  const [row] = await runStatement<{ member: boolean }>(em, statement.sql, statement.params);
+  return { member: row?.member ?? false };
+}
+
+/** An invitation as accepting it reads it, by its token's hash. */
+export interface InvitationToAccept {
+  id: string;
+  tenant: string;
+  email: string;
+  role: Role | null;
+  state: Invitation["state"];
+  invitedBy: string | null;
+  expiresAt: Date;
+}
+
+/** The invitation whose token has this hash, or null. */
+export async function invitationByTokenHash(em: EntityManager, tokenHash: string): Promise<InvitationToAccept | null> {
+  const rows = await selectRows<{
+    id: string;
+    tenant_id: string;
+    email: string;
+    role: Role | null;
+    state: Invitation["state"];
+    invited_by_id: string | null;
+    expires_at: Date;
+  }>(em, "select id, tenant_id, email, role, state, invited_by_id, expires_at from invitations where token_hash = ?", [
+    tokenHash,
+  ]);
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    id: row.id,
+    tenant: row.tenant_id,
+    email: row.email,
+    role: row.role,
+    state: row.state,
+    invitedBy: row.invited_by_id,
+    expiresAt: new Date(row.expires_at),
+  };
 }
 
 /**
  * Accepts the invitation if it is still pending and unexpired under this
- * token (a resend replaces the token); false when another accept, a revoke
- * or a resend came first. Runs in `em`'s transaction.
+ * token (a resend replaces the token), and makes what comes with it (`then`:
+ * inserts that read `from claimed`, so they run only for a claimed row) in
+ * the same statement: all or nothing. False, with nothing done, when another
+ * accept, a revoke or a resend came first.
  */
 export async function claimForAcceptance(
   em: EntityManager,
   now: Date,
   id: string,
   tokenHash: string,
+  then: [name: string, part: Statement][],
 ): Promise<boolean> {
-  const won = await em.getConnection().execute(
-    `update invitations set ${endPendingSql("accepted")}
-         where id = ? and token_hash = ? and state = 'pending' and expires_at > ?`,
-    [now, id, tokenHash, now],
-    "run",
-    em.getTransactionContext(),
+  const statement = withParts(
+    [
+      [
+        "claimed",
+        {
+          sql: `update invitations set ${endPendingSql("accepted")}
+                 where id = ? and token_hash = ? and state = 'pending' and expires_at > ?
+                 returning id`,
+          params: [now, id, tokenHash, now],
+        },
+      ],
+      ...then,
+    ],
+    { sql: "select count(*)::int as claimed from claimed", params: [] },
   );
-  return Boolean((won as { affectedRows?: number }).affectedRows);
+  const [row] = await runStatement<{ claimed: number }>(em, statement.sql, statement.params);
+  return (row?.claimed ?? 0) > 0;
 }
 
 /** The invitations of a tenant (or every tenant) whose status reads as `filter.status` at `now`. */

@@ -1,6 +1,6 @@
 import { createInvitationToken, hashInvitationToken, hashPassword, passwordProblems } from "@tenantry/auth";
-import { type EntityManager, Invitation, newId, type Role, RoleAssignment, type User } from "@tenantry/db";
-import { type AuditAction, type AuditRecord, insertAudit, recordAudit } from "./audit.js";
+import { type EntityManager, Invitation, newId, type Role, type Statement, transaction } from "@tenantry/db";
+import { type AuditAction, type AuditRecord, auditInsertSql, insertAudit } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import { DAY_MS } from "./clock.js";
 import type { ServiceContext } from "./context.js";
@@ -9,17 +9,22 @@ import { FieldErrorCollector, InvalidRequest, NotFound, ValidationFailed } from 
 import {
   claimForAcceptance,
   deleteOldInvitations,
+  type InvitationToAccept,
+  invitationByTokenHash,
   invitationRow,
   invitationStatus,
   invitationView,
+  type NewInvitation,
+  replacePendingInvitation,
   revokePending,
   selectInvitations,
   selectInvitationsByCursor,
 } from "./invitation-records.js";
 import { lockTenant } from "./locks.js";
 import type { CursorPage, CursorRequest, Page, PageRequest } from "./paging.js";
+import { roleAssignmentInsertSql } from "./role-assignment-records.js";
 import { requireTenant } from "./scope.js";
-import { addUser, isMember, userRecordOf } from "./user-records.js";
+import { newUser, userInsertSql, userRecordOf } from "./user-records.js";
 import { type InvitationStatus, type InvitationView, type UserView, userView } from "./views.js";
 
 export const DEFAULT_INVITATION_DAYS = 7;
@@ -46,9 +51,10 @@ export interface InviteInput {
 
 /**
  * Invites an address into the scope's tenant. A pending invitation for the
- * same address is replaced (revoked) in the same transaction; the database
- * allows one pending invitation per address, so two concurrent invites
- * cannot both stay pending. The token is returned here, once.
+ * same address is replaced (revoked) in the same statement; the database
+ * allows one pending invitation per address, and concurrent invites of one
+ * tenant take turns on its lock, so two concurrent invites cannot both stay
+ * pending. The token is returned here, once.
  */
 export async function inviteUser(
   ctx: ServiceContext,
@@ -57,43 +63,52 @@ export async function inviteUser(
   invitedById: string | null,
 ): Promise<InvitationView & { token: string }> {
   const tenantId = requireTenant(scope);
-  if (await isMember(ctx.em, tenantId, input.email)) throw ValidationFailed.field("email", EMAIL_IS_MEMBER);
   const { token, tokenHash } = createInvitationToken();
-  const sealed = ctx.mailbox.seal(token);
+  const sealedToken = ctx.mailbox.seal(token);
   for (let attempt = 1; ; attempt++) {
     const now = ctx.clock.now();
+    const invitation: NewInvitation = {
+      id: newId(),
+      tenantId,
+      email: input.email,
+      role: input.role,
+      tokenHash,
+      invitedById,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + DEFAULT_INVITATION_DAYS * DAY_MS),
+      sealedToken,
+    };
     try {
-      const invitation = await ctx.em.transactional(async (em) => {
+      await transaction(ctx.em, async (em) => {
         // Concurrent invites of one address take turns, so each replaces the one before.
         await lockTenant(em, tenantId);
-        const replaced = (await revokePending(em, now, { tenantId, emails: [input.email] })).map((row) => row.id);
-        const created = em.create(Invitation, {
-          id: newId(),
-          tenant: tenantId,
-          email: input.email,
-          role: input.role,
-          tokenHash,
-          state: "pending",
-          invitedBy: invitedById,
-          createdAt: now,
-          expiresAt: new Date(now.getTime() + DEFAULT_INVITATION_DAYS * DAY_MS),
-          acceptedAt: null,
-          emailDelivery: "pending",
-          deliveryAttempts: 0,
-          deliveryNextAttemptAt: now,
-          deliveryTokenCiphertext: sealed,
-        });
-        recordAudit(
-          em,
-          ctx.audit,
-          invitationEvent("invitation.created", created, { email: input.email, role: input.role, replaced }),
-          now,
+        const event = invitationEvent(
+          "invitation.created",
+          { id: invitation.id, tenant: tenantId },
+          {
+            email: input.email,
+            role: input.role,
+          },
         );
-        await em.flush();
-        return created;
+        const { member } = await replacePendingInvitation(em, ctx.audit, invitation, event);
+        if (member) throw ValidationFailed.field("email", EMAIL_IS_MEMBER);
       });
-      ctx.mailbox.notify();
-      return { ...invitationView(invitationRow(invitation, now)), token };
+      ctx.mailbox.notify("invitation");
+      return {
+        ...invitationView({
+          id: invitation.id,
+          tenant_id: tenantId,
+          email: invitation.email,
+          role: invitation.role,
+          status: "pending",
+          invited_by_id: invitedById,
+          created_at: now.toISOString(),
+          expires_at: invitation.expiresAt.toISOString(),
+          accepted_at: null,
+          email_delivery: "pending",
+        }),
+        token,
+      };
     } catch (error) {
       // A concurrent invite of the same address committed first: replace it in turn.
       if (violatedUniqueConstraint(error) === "invitations_one_pending_key" && attempt < REPLACE_ATTEMPTS) continue;
@@ -218,7 +233,7 @@ export async function resendInvitation(
       return true;
     });
     if (resent) {
-      ctx.mailbox.notify();
+      ctx.mailbox.notify("invitation");
       Object.assign(invitation, { expiresAt, emailDelivery: "pending" });
       return { ...invitationView(invitationRow(invitation, now)), token };
     }
@@ -259,16 +274,17 @@ export interface AcceptInput {
 
 /**
  * Turns an invitation into a user of its tenant with the invited role. The
- * invitation is claimed with a conditional update inside the transaction, so
- * of many concurrent accepts of one token exactly one succeeds, and none
- * succeeds once a resend has replaced the token it read the invitation by.
+ * invitation is claimed with a conditional update in the one statement that
+ * also makes the user, the role assignment and the audit event, so of many
+ * concurrent accepts of one token exactly one succeeds, and none succeeds
+ * once a resend has replaced the token it read the invitation by.
  */
 export async function acceptInvitation(
   ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
   input: AcceptInput,
 ): Promise<UserView> {
   const tokenHash = hashInvitationToken(input.token);
-  const invitation = await ctx.em.findOne(Invitation, { tokenHash });
+  const invitation = await invitationByTokenHash(ctx.em, tokenHash);
   assertAcceptable(invitation, ctx.clock.now());
   const errors = new FieldErrorCollector();
   errors.add(
@@ -283,51 +299,42 @@ export async function acceptInvitation(
   const passwordHash = await hashPassword(input.password);
 
   const now = ctx.clock.now();
-  let user: User;
+  const user = newUser(
+    {
+      tenantId: invitation.tenant,
+      email: invitation.email,
+      passwordHash,
+      firstName: input.firstName,
+      lastName: input.lastName,
+    },
+    now,
+  );
+  const details = { userId: user.id, email: invitation.email, role: invitation.role ?? null };
+  const event: AuditRecord = {
+    ...invitationEvent("invitation.accepted", invitation, details),
+    actor: { type: "user", id: user.id, email: user.email },
+  };
+  const made: [string, Statement][] = [
+    ["member", userInsertSql(user, "claimed")],
+    ["event", auditInsertSql(ctx.audit, event, now, { from: "claimed" })],
+  ];
+  if (invitation.role) {
+    const assignment = {
+      id: newId(),
+      tenantId: invitation.tenant,
+      userId: user.id,
+      role: invitation.role,
+      grantedById: invitation.invitedBy,
+      createdAt: now,
+    };
+    made.push(["assignment", roleAssignmentInsertSql(assignment, "claimed")]);
+  }
   try {
-    const claimed = await ctx.em.transactional(async (em) => {
-      if (!(await claimForAcceptance(em, now, invitation.id, tokenHash))) return null;
-      const created = addUser(
-        em,
-        {
-          tenantId: invitation.tenant,
-          email: invitation.email,
-          passwordHash,
-          firstName: input.firstName,
-          lastName: input.lastName,
-        },
-        now,
-      );
-      const details = { userId: created.id, email: invitation.email, role: invitation.role ?? null };
-      recordAudit(
-        em,
-        ctx.audit,
-        {
-          ...invitationEvent("invitation.accepted", invitation, details),
-          actor: { type: "user", id: created.id, email: created.email },
-        },
-        now,
-      );
-      if (invitation.role) {
-        em.create(RoleAssignment, {
-          id: newId(),
-          tenant: invitation.tenant,
-          user: created.id,
-          role: invitation.role,
-          grantedBy: invitation.invitedBy ?? null,
-          createdAt: now,
-        });
-      }
-      await em.flush();
-      return created;
-    });
-    if (!claimed) {
+    if (!(await claimForAcceptance(ctx.em, now, invitation.id, tokenHash, made))) {
       // Someone else accepted or revoked it first, or a resend replaced this token: report what it is now.
-      const current = await ctx.em.fork().findOne(Invitation, { tokenHash });
-      assertAcceptable(current, now);
+      assertAcceptable(await invitationByTokenHash(ctx.em, tokenHash), now);
       throw ValidationFailed.field("token", TOKEN_ACCEPTED);
     }
-    user = claimed;
   } catch (error) {
     if (violatedUniqueConstraint(error) === "users_tenant_email_key") {
       throw ValidationFailed.field("email", EMAIL_IS_MEMBER);
@@ -337,7 +344,7 @@ export async function acceptInvitation(
   return userView(userRecordOf(user, invitation.role ? [invitation.role] : []));
 }
 
-function assertAcceptable(invitation: Invitation | null, now: Date): asserts invitation is Invitation {
+function assertAcceptable(invitation: InvitationToAccept | null, now: Date): asserts invitation is InvitationToAccept {
   const status = invitation ? invitationStatus(invitation, now) : "revoked";
   if (status === "revoked") throw ValidationFailed.field("token", TOKEN_INVALID);
   if (status === "accepted") throw ValidationFailed.field("token", TOKEN_ACCEPTED);

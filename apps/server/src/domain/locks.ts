@@ -1,4 +1,4 @@
-import type { EntityManager } from "@tenantry/db";
+import { type EntityManager, runStatement } from "@tenantry/db";
 
 /**
  * Serializes changes that must see each other within one tenant (re-invites
@@ -7,8 +7,6 @@ import type { EntityManager } from "@tenantry/db";
  * transaction; the lock ends with it.
  */
 export async function lockTenant(em: EntityManager, tenantId: string): Promise<boolean> {
-  const rows = await em
-    .getConnection()
-    .execute("select id from tenants where id = ? for no key update", [tenantId], "all", em.getTransactionContext());
+  const rows = await runStatement(em, "select id from tenants where id = ? for no key update", [tenantId]);
   return rows.length > 0;
 }

@@ -79,7 +79,7 @@ export async function requestPasswordReset(
     await insertAudits(em, ctx.audit, events, now);
     return resets.length;
   });
-  if (made) ctx.mailbox.notify();
+  if (made) ctx.mailbox.notify("password_reset");
   return { detail: RESET_REQUESTED };
 }
 
@@ -172,7 +172,7 @@ export async function sendPasswordReset(
     );
     return made;
   });
-  ctx.mailbox.notify();
+  ctx.mailbox.notify("password_reset");
   return {
     id: reset.id,
     userId: reset.user_id,

@@ -1,4 +1,4 @@
-import { type EntityManager, isoTimestamp, type Role, type RoleAssignment } from "@tenantry/db";
+import { type EntityManager, isoTimestamp, type Role, type RoleAssignment, type Statement } from "@tenantry/db";
 import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import type { RoleAssignmentView } from "./views.js";
 
@@ -35,6 +35,26 @@ export function roleAssignmentRow(assignment: RoleAssignment): RoleAssignmentRow
     tenant_id: assignment.tenant,
     granted_by_id: assignment.grantedBy ?? null,
     created_at: assignment.createdAt.toISOString(),
+  };
+}
+
+/** The insert of a new assignment, for a statement that makes it with more (`with … insert`); with `from`, once per row of it. */
+export function roleAssignmentInsertSql(
+  assignment: { id: string; tenantId: string; userId: string; role: Role; grantedById: string | null; createdAt: Date },
+  from?: string,
+): Statement {
+  const values = "?::uuid, ?::uuid, ?::uuid, ?, ?::uuid, ?::timestamptz";
+  return {
+    sql: `insert into role_assignments (id, tenant_id, user_id, role, granted_by_id, created_at)
+          ${from ? `select ${values} from ${from}` : `values (${values})`}`,
+    params: [
+      assignment.id,
+      assignment.tenantId,
+      assignment.userId,
+      assignment.role,
+      assignment.grantedById,
+      assignment.createdAt,
+    ],
   };
 }
 

@@ -1,4 +1,4 @@
-import { type EntityManager, isoTimestamp, type Tenant } from "@tenantry/db";
+import { type EntityManager, isoTimestamp, type Statement, selectRows, type Tenant } from "@tenantry/db";
 import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 import type { TenantView } from "./views.js";
 
@@ -40,18 +40,34 @@ export function selectTenants(
   );
 }
 
-/** Whether a tenant has this name (any case). */
-export async function tenantNameTaken(em: EntityManager, name: string): Promise<boolean> {
-  const rows = await em.getConnection().execute("select 1 from tenants where lower(name) = lower(?) limit 1", [name]);
-  return rows.length > 0;
+/**
+ * Whether a tenant has this name (any case), and the slugs taken among `base`
+ * and `base-N`, in one statement.
+ */
+export async function nameAndSlugsTaken(
+  em: EntityManager,
+  name: string,
+  base: string,
+): Promise<{ nameTaken: boolean; slugs: Set<string> }> {
+  const [row] = await selectRows<{ name_taken: boolean; slugs: string[] }>(
+    em,
+    `select exists (select 1 from tenants where lower(name) = lower(?)) as name_taken,
+            array(select slug from tenants where slug = ? or slug like ?) as slugs`,
+    [name, base, `${base}-%`],
+  );
+  return { nameTaken: row?.name_taken ?? false, slugs: new Set(row?.slugs ?? []) };
 }
 
 /** The base slug, or the base with the lowest free numeric suffix. */
-export async function freeSlug(em: EntityManager, base: string): Promise<string> {
-  const rows = await em
-    .getConnection()
-    .execute<{ slug: string }[]>("select slug from tenants where slug = ? or slug like ?", [base, `${base}-%`]);
-  const taken = new Set(rows.map((row) => row.slug));
+export function freeSlug(base: string, taken: Set<string>): string {
   if (!taken.has(base)) return base;
   for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
+}
+
+/** The insert of a new tenant, for a statement that makes it with more (`with … insert`). */
+export function tenantInsertSql(tenant: Pick<Tenant, "id" | "name" | "slug" | "createdAt">): Statement {
+  return {
+    sql: "insert into tenants (id, name, slug, created_at) values (?::uuid, ?, ?, ?::timestamptz)",
+    params: [tenant.id, tenant.name, tenant.slug, tenant.createdAt],
+  };
 }

@@ -1,14 +1,22 @@
 import { hashPassword, passwordProblems } from "@tenantry/auth";
-import { type EntityManager, newId, RoleAssignment, Tenant } from "@tenantry/db";
-import { recordAudit } from "./audit.js";
+import { type EntityManager, newId, runStatement, Tenant, withParts } from "@tenantry/db";
+import { auditInsertSql } from "./audit.js";
 import type { TenantScope } from "./caller.js";
 import type { ServiceContext } from "./context.js";
 import { violatedUniqueConstraint } from "./db-errors.js";
 import { FieldErrorCollector, NotFound, ValidationFailed } from "./errors.js";
 import { isUuid } from "./ids.js";
 import type { Page, PageRequest } from "./paging.js";
-import { freeSlug, selectTenants, tenantNameTaken, tenantRow, tenantView } from "./tenant-records.js";
-import { addUser } from "./user-records.js";
+import { roleAssignmentInsertSql } from "./role-assignment-records.js";
+import {
+  freeSlug,
+  nameAndSlugsTaken,
+  selectTenants,
+  tenantInsertSql,
+  tenantRow,
+  tenantView,
+} from "./tenant-records.js";
+import { newUser, userInsertSql } from "./user-records.js";
 import type { TenantView } from "./views.js";
 
 export interface CreateTenantInput {
@@ -21,77 +29,81 @@ export interface CreateTenantInput {
 
 const SLUG_ATTEMPTS = 5;
 
-/** Self-service sign-up: the tenant, its first user and that user's ADMIN role, all or nothing. */
+/**
+ * Self-service sign-up: the tenant, its first user and that user's ADMIN
+ * role, with its audit event, in one statement: all or nothing.
+ */
 export async function createTenant(
   ctx: Pick<ServiceContext, "em" | "clock" | "audit">,
   input: CreateTenantInput,
 ): Promise<TenantView & { adminUserId: string }> {
   const errors = new FieldErrorCollector();
-  errors.add(
-    "adminPassword",
-    ...passwordProblems(input.adminPassword, {
-      email: input.adminEmail,
-      firstName: input.adminFirstName,
-      lastName: input.adminLastName,
-    }),
-  );
-  if (await tenantNameTaken(ctx.em, input.name)) errors.add("name", TENANT_NAME_TAKEN);
-  errors.throwIfAny();
-
-  // Hash before the transaction: no connection is held while Argon2 works.
-  const passwordHash = await hashPassword(input.adminPassword);
+  const problems = passwordProblems(input.adminPassword, {
+    email: input.adminEmail,
+    firstName: input.adminFirstName,
+    lastName: input.adminLastName,
+  });
+  errors.add("adminPassword", ...problems);
+  // An acceptable password is hashed while the name is looked up (neither waits for the other); no
+  // connection is held while Argon2 works. A taken name answers as soon as it is known.
+  const hashing = problems.length === 0 ? hashPassword(input.adminPassword) : undefined;
+  hashing?.catch(() => {});
   const base = slugify(input.name);
+  let { nameTaken, slugs } = await nameAndSlugsTaken(ctx.em, input.name, base);
+  if (nameTaken) errors.add("name", TENANT_NAME_TAKEN);
+  errors.throwIfAny();
+  const passwordHash = await (hashing as Promise<string>);
   for (let attempt = 1; ; attempt++) {
-    const slug = await freeSlug(ctx.em, base);
     const now = ctx.clock.now();
+    const tenant = { id: newId(), name: input.name, slug: freeSlug(base, slugs), createdAt: now };
+    const admin = newUser(
+      {
+        tenantId: tenant.id,
+        email: input.adminEmail,
+        passwordHash,
+        firstName: input.adminFirstName,
+        lastName: input.adminLastName,
+      },
+      now,
+    );
+    const event = auditInsertSql(
+      ctx.audit,
+      {
+        action: "tenant.created",
+        tenantId: tenant.id,
+        target: { type: "tenant", id: tenant.id },
+        details: { name: tenant.name, slug: tenant.slug, adminUserId: admin.id, adminEmail: admin.email },
+        // Sign-up is anonymous; the new admin is who did it.
+        actor: { type: "user", id: admin.id, email: admin.email },
+      },
+      now,
+    );
+    const assignment = {
+      id: newId(),
+      tenantId: tenant.id,
+      userId: admin.id,
+      role: "ADMIN" as const,
+      grantedById: null,
+    };
     try {
-      return await ctx.em.transactional(async (em) => {
-        const tenant = em.create(Tenant, {
-          id: newId(),
-          name: input.name,
-          slug,
-          createdAt: now,
-        });
-        const admin = addUser(
-          em,
-          {
-            tenantId: tenant.id,
-            email: input.adminEmail,
-            passwordHash,
-            firstName: input.adminFirstName,
-            lastName: input.adminLastName,
-          },
-          now,
-        );
-        em.create(RoleAssignment, {
-          id: newId(),
-          tenant: tenant.id,
-          user: admin.id,
-          role: "ADMIN",
-          grantedBy: null,
-          createdAt: now,
-        });
-        recordAudit(
-          em,
-          ctx.audit,
-          {
-            action: "tenant.created",
-            tenantId: tenant.id,
-            target: { type: "tenant", id: tenant.id },
-            details: { name: tenant.name, slug, adminUserId: admin.id, adminEmail: admin.email },
-            // Sign-up is anonymous; the new admin is who did it.
-            actor: { type: "user", id: admin.id, email: admin.email },
-          },
-          now,
-        );
-        await em.flush();
-        return { ...tenantView(tenantRow(tenant)), adminUserId: admin.id };
-      });
+      const statement = withParts(
+        [
+          ["tenant", tenantInsertSql(tenant)],
+          ["admin", userInsertSql(admin)],
+          ["assignment", roleAssignmentInsertSql({ ...assignment, createdAt: now })],
+        ],
+        event,
+      );
+      await runStatement(ctx.em, statement.sql, statement.params);
+      return { ...tenantView(tenantRow(tenant)), adminUserId: admin.id };
     } catch (error) {
       const constraint = violatedUniqueConstraint(error);
       if (constraint === "tenants_name_lower_key") throw ValidationFailed.field("name", TENANT_NAME_TAKEN);
       // Another sign-up took the same slug between our look and our insert: look again.
-      if (constraint === "tenants_slug_key" && attempt < SLUG_ATTEMPTS) continue;
+      if (constraint === "tenants_slug_key" && attempt < SLUG_ATTEMPTS) {
+        ({ slugs } = await nameAndSlugsTaken(ctx.em, input.name, base));
+        continue;
+      }
       throw error;
     }
   }

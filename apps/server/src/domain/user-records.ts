@@ -1,4 +1,4 @@
-import { type EntityManager, isoTimestamp, newId, type Role, User } from "@tenantry/db";
+import { type EntityManager, isoTimestamp, newId, type Role, type Statement, User } from "@tenantry/db";
 import type { UserRecord } from "./caller.js";
 import { Conditions, type Page, type PageRequest, pagedQuery } from "./paging.js";
 
@@ -38,7 +38,10 @@ export function userRecord(row: UserRow): UserRecord {
 }
 
 /** A created user as the record a read would return. */
-export function userRecordOf(user: User, roles: Role[]): UserRecord {
+export function userRecordOf(
+  user: Pick<User, "id" | "tenant" | "email" | "firstName" | "lastName" | "isSuperuser" | "isActive" | "dateJoined">,
+  roles: Role[],
+): UserRecord {
   return {
     id: user.id,
     tenantId: user.tenant ?? null,
@@ -52,13 +55,17 @@ export function userRecordOf(user: User, roles: Role[]): UserRecord {
   };
 }
 
-/** Adds a user to the unit of work: a member of `tenantId`, or platform staff (a superuser) for null. */
-export function addUser(
-  em: EntityManager,
-  fields: { tenantId: string | null; email: string; passwordHash: string; firstName?: string; lastName?: string },
-  now: Date,
-): User {
-  return em.create(User, {
+export interface NewUserFields {
+  tenantId: string | null;
+  email: string;
+  passwordHash: string;
+  firstName?: string;
+  lastName?: string;
+}
+
+/** A new user: a member of `tenantId`, or platform staff (a superuser) for null. */
+export function newUser(fields: NewUserFields, now: Date) {
+  return {
     id: newId(),
     tenant: fields.tenantId,
     email: fields.email,
@@ -68,15 +75,34 @@ export function addUser(
     isSuperuser: fields.tenantId === null,
     isActive: true,
     dateJoined: now,
-  });
+  };
 }
 
-/** Whether the tenant has a user with this address (any case). */
-export async function isMember(em: EntityManager, tenantId: string, email: string): Promise<boolean> {
-  const rows = await em
-    .getConnection()
-    .execute("select 1 from users where tenant_id = ? and lower(email) = lower(?) limit 1", [tenantId, email]);
-  return rows.length > 0;
+export type NewUser = ReturnType<typeof newUser>;
+
+/** Adds a new user to the unit of work. */
+export function addUser(em: EntityManager, fields: NewUserFields, now: Date): User {
+  return em.create(User, newUser(fields, now));
+}
+
+/** The insert of a new user, for a statement that makes it with more (`with … insert`); with `from`, once per row of it. */
+export function userInsertSql(user: NewUser, from?: string): Statement {
+  const values = "?::uuid, ?::uuid, ?, ?, ?, ?, ?::boolean, ?::boolean, ?::timestamptz";
+  return {
+    sql: `insert into users (id, tenant_id, email, password_hash, first_name, last_name, is_superuser, is_active, date_joined)
+          ${from ? `select ${values} from ${from}` : `values (${values})`}`,
+    params: [
+      user.id,
+      user.tenant,
+      user.email,
+      user.passwordHash,
+      user.firstName,
+      user.lastName,
+      user.isSuperuser,
+      user.isActive,
+      user.dateJoined,
+    ],
+  };
 }
 
 /** The tenant of a user the scope covers; undefined for no such user (or a superuser, of no tenant). */

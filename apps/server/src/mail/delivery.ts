@@ -1,7 +1,7 @@
-import type { MikroORM, Role } from "@tenantry/db";
-import { type AuditRecord, insertAudit, SYSTEM } from "../domain/audit.js";
+import { type MikroORM, type Role, runStatement, withParts } from "@tenantry/db";
+import { type AuditRecord, auditInsertSql, SYSTEM } from "../domain/audit.js";
 import type { Clock } from "../domain/clock.js";
-import type { InvitationMailbox } from "../domain/context.js";
+import type { InvitationMailbox, MailKind } from "../domain/context.js";
 import type { Logger } from "../logger.js";
 import { Passes } from "../passes.js";
 import { withTimeout } from "../timeout.js";
@@ -140,26 +140,38 @@ export class EmailDelivery implements InvitationMailbox {
   private readonly hookTimeoutMs: number;
   private readonly batchSize: number;
   private readonly passes: Passes;
+  /** The kinds the next pass looks at: those notified since the last one began, or every kind when it polls. */
+  private readonly due = new Set<EmailKind>();
 
   constructor(private readonly options: DeliveryOptions) {
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     this.leaseMs = options.leaseMs ?? 120_000;
     this.hookTimeoutMs = options.hookTimeoutMs ?? 30_000;
     this.batchSize = options.batchSize ?? 20;
-    this.passes = new Passes(() => this.drain(), options.pollIntervalMs ?? 2_000);
+    this.passes = new Passes(
+      () => this.drain(),
+      options.pollIntervalMs ?? 2_000,
+      () => this.dueAll(),
+    );
+  }
+
+  private dueAll(): void {
+    for (const kind of this.options.kinds) this.due.add(kind);
   }
 
   seal(token: string): string {
     return this.options.sealer.seal(token);
   }
 
-  /** Runs a pass soon, off the request path; passes never overlap. */
-  notify(): void {
+  /** Runs a pass over this kind of email soon, off the request path; passes never overlap. */
+  notify(kind: MailKind): void {
+    for (const each of this.options.kinds) if (each.targetType === kind) this.due.add(each);
     this.passes.notify();
   }
 
   /** Polls for due retries (and for deliveries other processes left behind). */
   start(): void {
+    this.dueAll();
     this.passes.start();
   }
 
@@ -169,8 +181,10 @@ export class EmailDelivery implements InvitationMailbox {
   }
 
   private async drain(): Promise<void> {
+    const kinds = this.options.kinds.filter((kind) => this.due.has(kind));
+    this.due.clear();
     try {
-      while (!this.passes.stopped && (await this.pass()).full) {
+      while (!this.passes.stopped && (await this.pass(kinds)).full) {
         // a full batch of some kind: there may be more
       }
     } catch (error) {
@@ -180,13 +194,13 @@ export class EmailDelivery implements InvitationMailbox {
 
   /** Claims and delivers what is due now (or only row `id`'s email); returns how many it handled. */
   async runOnce(id?: string): Promise<number> {
-    return (await this.pass(id)).handled;
+    return (await this.pass(this.options.kinds, id)).handled;
   }
 
-  private async pass(id?: string): Promise<{ handled: number; full: boolean }> {
+  private async pass(kinds: EmailKind[], id?: string): Promise<{ handled: number; full: boolean }> {
     let handled = 0;
     let full = false;
-    for (const kind of this.options.kinds) {
+    for (const kind of kinds) {
       const claimed = await this.claim(kind, this.options.clock.now(), id);
       for (const row of claimed) await this.deliver(kind, row);
       handled += claimed.length;
@@ -196,7 +210,8 @@ export class EmailDelivery implements InvitationMailbox {
   }
 
   private claim(kind: EmailKind, now: Date, id: string | undefined): Promise<ClaimedRow[]> {
-    return this.options.orm.em.getConnection().execute<ClaimedRow[]>(
+    return runStatement<ClaimedRow>(
+      this.options.orm.em,
       `with due as (
          select id from ${kind.table}
          where email_delivery = 'pending' and ${kind.dueWhen} and delivery_token_ciphertext is not null
@@ -273,35 +288,36 @@ export class EmailDelivery implements InvitationMailbox {
     return "sent";
   }
 
-  /** Records the outcome; a failure is audited in the same transaction. */
-  private finish(
+  /** Records the outcome; a failure is audited in the same statement. */
+  private async finish(
     kind: EmailKind,
     row: ClaimedRow,
     outcome: "sent" | "failed",
     reason: string | null,
-  ): Promise<unknown> {
-    return this.options.orm.em.fork().transactional(async (em) => {
-      const changed = await em.getConnection().execute(
-        `update ${kind.table} set email_delivery = ?, delivery_last_error = ?,
-           delivery_token_ciphertext = null, delivery_next_attempt_at = null
-         where ${STILL_CLAIMED} returning id`,
-        [outcome, reason, ...claimOf(row)],
-        "all",
-        em.getTransactionContext(),
-      );
-      if (outcome === "failed" && (changed as unknown[]).length > 0) {
-        await insertAudit(
-          em,
-          SYSTEM,
-          {
-            action: "email.delivery_failed",
-            tenantId: row.tenant_id,
-            target: { type: kind.targetType, id: row.id },
-            details: { email: row.email, attempts: row.delivery_attempts, reason },
-          },
-          this.options.clock.now(),
-        );
-      }
-    });
+  ): Promise<void> {
+    const update = {
+      sql: `update ${kind.table} set email_delivery = ?, delivery_last_error = ?,
+              delivery_token_ciphertext = null, delivery_next_attempt_at = null
+            where ${STILL_CLAIMED} returning id`,
+      params: [outcome, reason, ...claimOf(row)],
+    };
+    const statement =
+      outcome === "sent"
+        ? update
+        : withParts(
+            [["changed", update]],
+            auditInsertSql(
+              SYSTEM,
+              {
+                action: "email.delivery_failed",
+                tenantId: row.tenant_id,
+                target: { type: kind.targetType, id: row.id },
+                details: { email: row.email, attempts: row.delivery_attempts, reason },
+              },
+              this.options.clock.now(),
+              { from: "changed" },
+            ),
+          );
+    await runStatement(this.options.orm.em, statement.sql, statement.params);
   }
 }
