@@ -155,6 +155,7 @@ class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (!error && !(request.log as Logger).isLevelEnabled("info")) return;
     const line = {
       method: request.method,
       url: request.url,
