@@ -49,10 +49,14 @@ export interface ServiceOverrides {
 
 const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
-/** Wires the long-lived services from the environment; tests may swap the clock, hook, key and delivery timings. */
+/**
+ * Wires the long-lived services from the environment; tests may swap the
+ * clock, hook, key and delivery timings. Queries nothing until started, so
+ * the ORM may still be connecting.
+ */
 export async function createServices(
   env: Env,
-  db: Database,
+  db: Pick<Database, "orm">,
   logger: Logger,
   overrides: ServiceOverrides = {},
 ): Promise<RunningServices> {
