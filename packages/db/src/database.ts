@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
+import type { Migrator } from "@mikro-orm/migrations";
 import { MikroORM } from "@mikro-orm/postgresql";
 import pg from "pg";
 import { ormConfig } from "./config.js";
 import { EMBEDDED_POOL_SIZE, type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded.js";
-import { migrationsList } from "./migrations/index.js";
+import { loadMigrations, migrationsList } from "./migrations/index.js";
 import { withoutNamedStatements } from "./statements.js";
 import { type DatabaseTarget, describeTarget } from "./target.js";
 
@@ -18,6 +19,8 @@ export interface Database {
   ping(): Promise<void>;
   /** Applies pending migrations, one process at a time; returns the names applied. */
   migrate(): Promise<string[]>;
+  /** MikroORM's migrator, with every migration (loaded on first use), for migrating step by step. */
+  migrator(): Promise<Migrator>;
   /** Closes the pool, then the embedded server if there is one. Idempotent. */
   close(): Promise<void>;
 }
@@ -100,6 +103,7 @@ export function beginOpenDatabase(target: DatabaseTarget, options: OpenDatabaseO
         await opened.em.getConnection().execute("select 1");
       },
       migrate: () => migrateExclusively(opened, target),
+      migrator: () => migratorOf(opened),
       close() {
         closing ??= (async () => {
           try {
@@ -129,16 +133,39 @@ const MIGRATION_LOCK = 7_297_113_001;
  */
 async function migrateExclusively(orm: MikroORM, target: DatabaseTarget): Promise<string[]> {
   if (await upToDate(orm)) return [];
-  if (target.kind === "embedded") return (await orm.getMigrator().up()).map((migration) => migration.name);
+  const migrator = await migratorOf(orm);
+  if (target.kind === "embedded") return (await migrator.up()).map((migration) => migration.name);
   const client = new pg.Client({ connectionString: target.url });
   await client.connect();
   try {
     await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
-    return (await orm.getMigrator().up()).map((migration) => migration.name);
+    return (await migrator.up()).map((migration) => migration.name);
   } finally {
     await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK]).catch(() => {});
     await client.end();
   }
+}
+
+const migrators = new WeakMap<MikroORM, Promise<Migrator>>();
+
+/**
+ * The ORM's migrator, made on first use: its package (with umzug and its
+ * command line) and the migrations' code are loaded only then, as a start on
+ * an up-to-date database needs neither.
+ */
+function migratorOf(orm: MikroORM): Promise<Migrator> {
+  let migrator = migrators.get(orm);
+  if (!migrator) {
+    migrator = (async () => {
+      const [{ Migrator }, migrations] = await Promise.all([import("@mikro-orm/migrations"), loadMigrations()]);
+      orm.config.set("migrations", { ...orm.config.get("migrations"), migrationsList: migrations });
+      return new Migrator(orm.em);
+    })();
+    migrators.set(orm, migrator);
+    // A failed load is tried again next time.
+    migrator.catch(() => migrators.delete(orm));
+  }
+  return migrator;
 }
 
 /**

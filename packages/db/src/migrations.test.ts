@@ -184,7 +184,7 @@ describe.each(await availableTestBackends())("migrations upgrade a database that
     return tables;
   }
 
-  const migrate = (to: string) => db.orm.getMigrator().up({ to });
+  const migrate = async (to: string) => (await db.migrator()).up({ to });
 
   for (const [index, migration] of migrationsList.entries()) {
     const previous = migrationsList[index - 1];
@@ -302,7 +302,7 @@ describe.each(await availableTestBackends())("opening a database migrates only w
     const older = migrationsList.at(-2)?.name;
     const partial = await openDatabase(testDb.target, { poolSize: 1, migrate: false });
     try {
-      expect((await partial.orm.getMigrator().up({ to: older })).length).toBe(migrationsList.length - 1);
+      expect((await (await partial.migrator()).up({ to: older })).length).toBe(migrationsList.length - 1);
     } finally {
       await partial.close();
     }
