@@ -7,6 +7,7 @@
  */
 export class Passes {
   private timer: NodeJS.Timeout | undefined;
+  private firstPass: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stoppedFlag = true;
@@ -37,19 +38,24 @@ export class Passes {
     });
   }
 
-  start(): void {
+  /** Starts the interval, and a first pass at once or, given `firstPassAfterMs`, that much later (a notify runs one sooner). */
+  start(firstPassAfterMs = 0): void {
     this.stoppedFlag = false;
     this.timer = setInterval(() => {
       this.onInterval();
       this.notify();
     }, this.intervalMs);
     this.timer.unref();
-    this.notify();
+    if (firstPassAfterMs > 0) {
+      this.firstPass = setTimeout(() => this.notify(), firstPassAfterMs);
+      this.firstPass.unref();
+    } else this.notify();
   }
 
   async stop(): Promise<void> {
     this.stoppedFlag = true;
     clearInterval(this.timer);
+    clearTimeout(this.firstPass);
     await this.running;
   }
 }

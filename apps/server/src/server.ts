@@ -7,6 +7,14 @@ import type { Env } from "./env.js";
 import type { Logger } from "./logger.js";
 import type { RunningServices, ServiceOverrides } from "./services.js";
 
+/**
+ * The background delivery passes begin this long after the server listens:
+ * the first requests (and the readiness probe) then do not queue behind them
+ * on the embedded database, which runs one statement at a time, cold. What is
+ * notified meanwhile (an invitation sent) goes out at once, as always.
+ */
+const FIRST_DELIVERY_PASS_AFTER_MS = 1000;
+
 export interface RunningServer {
   app: FastifyInstance;
   db: Database;
@@ -85,7 +93,7 @@ export async function startServer(
   const { app, services } = build.value;
   try {
     await app.listen({ port: env.port, host: env.host });
-    services.start();
+    services.start({ firstPassAfterMs: FIRST_DELIVERY_PASS_AFTER_MS });
   } catch (error) {
     await app.close().catch(() => {});
     await services.stop().catch(() => {});

@@ -29,8 +29,12 @@ export interface RunningServices {
   services: AppServices;
   delivery: EmailDelivery;
   webhooks: WebhookDelivery;
-  /** Starts the background work: email and webhook delivery, throttle-counter pruning and (if configured) the purge. */
-  start(): void;
+  /**
+   * Starts the background work: email and webhook delivery, throttle-counter
+   * pruning and (if configured) the purge. The first delivery passes may wait
+   * `firstPassAfterMs` (work notified meanwhile goes out at once).
+   */
+  start(options?: { firstPassAfterMs?: number }): void;
   /** Stops it, waiting for a delivery pass or a purge in flight. */
   stop(): Promise<void>;
 }
@@ -109,9 +113,9 @@ export async function createServices(
     services: { orm: db.orm, clock, mailbox: delivery, webhooks, throttle, logger, retentionDays: env.retentionDays },
     delivery,
     webhooks,
-    start() {
-      delivery.start();
-      webhooks.start();
+    start({ firstPassAfterMs = 0 } = {}) {
+      delivery.start(firstPassAfterMs);
+      webhooks.start(firstPassAfterMs);
       pruner = setInterval(() => {
         throttle.prune().catch((error: unknown) => logger.warn({ err: error }, "pruning throttle counters failed"));
       }, PRUNE_INTERVAL_MS);
