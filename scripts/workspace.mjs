@@ -113,18 +113,20 @@ function newestUnder(dir) {
 /**
  * Builds with turbo (`args`: the `run build ...` arguments) unless nothing
  * changed since the last successful build with the same arguments: every
- * package that had a `dist` then still has it, and no file of those packages
- * (outside node_modules and dist) nor a root build input is newer than that
- * build. turbo alone takes a good part of a second to find out. A stale or
- * unsure answer always builds.
+ * package that had a `dist` then still has it, so does every file in
+ * `outputs` (paths from the root), and no file of those packages (outside
+ * node_modules and dist) nor a root build input is newer than that build.
+ * turbo alone takes a good part of a second to find out. A stale or unsure
+ * answer always builds.
  */
-export function buildIfChanged(args, message = "Building the server...") {
+export function buildIfChanged(args, message = "Building the server...", outputs = []) {
   const built = mtimeMs(BUILD_STAMP);
   const upToDate = (() => {
     if (!Number.isFinite(built)) return false;
     const stamp = JSON.parse(readFileSync(BUILD_STAMP, "utf8"));
     if (JSON.stringify(stamp.args) !== JSON.stringify(args) || !Array.isArray(stamp.packages)) return false;
     if (BUILD_ROOT_INPUTS.some((file) => mtimeMs(join(root, file)) > built)) return false;
+    if (!outputs.every((file) => existsSync(join(root, file)))) return false;
     return stamp.packages.every((dir) => existsSync(join(root, dir, "dist")) && newestUnder(join(root, dir)) <= built);
   })();
   if (upToDate) return;

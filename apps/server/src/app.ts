@@ -26,7 +26,8 @@ import { DRF } from "./wording.js";
 
 export interface AppDependencies {
   env: Env;
-  db: Database;
+  /** Asked by `/readyz` only: the app is built before the database answers. */
+  db: Pick<Database, "ping">;
   logger: Logger;
   services: AppServices;
   /** The built web console; defaults to `apps/web/dist` (nothing is served at / when it is missing). */

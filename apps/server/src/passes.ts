@@ -10,6 +10,7 @@
 export class Passes {
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Immediate | undefined;
+  private firstPass: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stoppedFlag = true;
@@ -47,14 +48,18 @@ export class Passes {
     });
   }
 
-  start(): void {
+  /** Starts the interval, and a first pass at once or, given `firstPassAfterMs`, that much later (a notify runs one sooner). */
+  start(firstPassAfterMs = 0): void {
     this.stoppedFlag = false;
     this.timer = setInterval(() => {
       this.onInterval();
       this.notify();
     }, this.intervalMs);
     this.timer.unref();
-    this.notify();
+    if (firstPassAfterMs > 0) {
+      this.firstPass = setTimeout(() => this.notify(), firstPassAfterMs);
+      this.firstPass.unref();
+    } else this.notify();
   }
 
   async stop(): Promise<void> {
@@ -62,6 +67,7 @@ export class Passes {
     clearInterval(this.timer);
     clearImmediate(this.soon);
     this.soon = undefined;
+    clearTimeout(this.firstPass);
     await this.running;
   }
 }

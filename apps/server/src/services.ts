@@ -29,8 +29,12 @@ export interface RunningServices {
   services: AppServices;
   delivery: EmailDelivery;
   webhooks: WebhookDelivery;
-  /** Starts the background work: email and webhook delivery, throttle-counter pruning and (if configured) the purge. */
-  start(): void;
+  /**
+   * Starts the background work: email and webhook delivery, throttle-counter
+   * pruning and (if configured) the purge. The first delivery passes may wait
+   * `firstPassAfterMs` (work notified meanwhile goes out at once).
+   */
+  start(options?: { firstPassAfterMs?: number }): void;
   /** Stops it, waiting for a delivery pass or a purge in flight. */
   stop(): Promise<void>;
 }
@@ -49,10 +53,14 @@ export interface ServiceOverrides {
 
 const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
-/** Wires the long-lived services from the environment; tests may swap the clock, hook, key and delivery timings. */
+/**
+ * Wires the long-lived services from the environment; tests may swap the
+ * clock, hook, key and delivery timings. Queries nothing until started, so
+ * the ORM may still be connecting.
+ */
 export async function createServices(
   env: Env,
-  db: Database,
+  db: Pick<Database, "orm">,
   logger: Logger,
   overrides: ServiceOverrides = {},
 ): Promise<RunningServices> {
@@ -105,9 +113,9 @@ export async function createServices(
     services: { orm: db.orm, clock, mailbox: delivery, webhooks, throttle, logger, retentionDays: env.retentionDays },
     delivery,
     webhooks,
-    start() {
-      delivery.start();
-      webhooks.start();
+    start({ firstPassAfterMs = 0 } = {}) {
+      delivery.start(firstPassAfterMs);
+      webhooks.start(firstPassAfterMs);
       pruner = setInterval(() => {
         throttle.prune().catch((error: unknown) => logger.warn({ err: error }, "pruning throttle counters failed"));
       }, PRUNE_INTERVAL_MS);

@@ -1,8 +1,6 @@
 import { DefaultLogger, type LogContext, type LoggerOptions } from "@mikro-orm/core";
-import { Migrator } from "@mikro-orm/migrations";
 import { defineConfig } from "@mikro-orm/postgresql";
 import { entities } from "./entities/index.js";
-import { migrationsList } from "./migrations/index.js";
 
 export interface ConnectionOptions {
   /** A `postgres://` URL; its host may be a socket directory. */
@@ -12,12 +10,15 @@ export interface ConnectionOptions {
   onQuery?: (sql: string) => void;
 }
 
-/** The one MikroORM configuration, used by the server, the CLI and the tests. */
+/**
+ * The one MikroORM configuration, used by the server, the CLI and the tests.
+ * The migrator is not among its extensions: `migratorOf` (database.ts) loads
+ * it, with the migrations, when they are needed.
+ */
 export function ormConfig({ url, poolSize = 10, onQuery }: ConnectionOptions) {
   const parsed = new URL(url);
   return defineConfig({
     entities,
-    extensions: [Migrator],
     // MikroORM ignores a socket directory given in the URL, so pass its parts.
     host: decodeURIComponent(parsed.hostname) || parsed.searchParams.get("host") || "127.0.0.1",
     port: parsed.port ? Number(parsed.port) : 5432,
@@ -30,7 +31,6 @@ export function ormConfig({ url, poolSize = 10, onQuery }: ConnectionOptions) {
     ensureDatabase: false,
     discovery: { warnWhenNoEntities: false },
     migrations: {
-      migrationsList,
       tableName: "mikro_orm_migrations",
       transactional: true,
       allOrNothing: true,

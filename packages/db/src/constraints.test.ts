@@ -195,7 +195,8 @@ describe.each(await availableTestBackends())("the database enforces the invarian
   });
 
   it("has nothing left to migrate after start", async () => {
-    expect(await db.orm.getMigrator().getPendingMigrations()).toEqual([]);
-    expect(await db.orm.getMigrator().up()).toEqual([]);
+    const migrator = await db.migrator();
+    expect(await migrator.getPendingMigrations()).toEqual([]);
+    expect(await migrator.up()).toEqual([]);
   });
 });

@@ -1,83 +1,129 @@
-import { createHash } from "node:crypto";
-import {
-  constants,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { join, resolve } from "node:path";
+import { Worker } from "node:worker_threads";
+
+/** The ORM's pool size on the embedded database unless one is configured. */
+export const EMBEDDED_POOL_SIZE = 4;
 
 export interface EmbeddedPostgres {
   /** A `postgres://` URL whose host is the socket directory. */
   url: string;
   /** Where the data lives, or `null` when it lives in memory only. */
   dataDir: string | null;
+  /** How many connections it accepts at once. */
+  maxConnections: number;
+  /** Resolves once it accepts connections; rejects when it cannot start (it has then stopped). */
+  ready: Promise<void>;
+  /** Stops it (once started, if it is still starting) and releases the data directory. Idempotent. */
   close(): Promise<void>;
 }
 
+/** What the database thread says. */
+interface WorkerMessage {
+  ready?: true;
+  closed?: true;
+  failed?: unknown;
+}
+
 /**
- * Starts PGlite (PostgreSQL compiled to WebAssembly) in this process and serves
- * it over the PostgreSQL wire protocol on a private Unix socket, so the normal
- * driver talks to it exactly as it talks to a PostgreSQL server.
+ * Starts PGlite (PostgreSQL compiled to WebAssembly) in a thread of this
+ * process and serves it over the PostgreSQL wire protocol on a private Unix
+ * socket, so the normal driver talks to it exactly as it talks to a
+ * PostgreSQL server. Returns at once: the database boots (about half a second)
+ * while this thread goes on, for example loading and building the server, and
+ * later runs the queries beside it. `ready` says when it accepts connections.
  *
  * `dataDir` persists the cluster there; `null` keeps it in memory (tests).
  * PGlite runs one statement at a time; `maxConnections` must be at least the
- * ORM's pool size or extra connections are refused.
+ * ORM's pool size or extra connections are refused. Throws at once when the
+ * data directory is in use.
  */
-export async function startEmbeddedPostgres(options: {
-  dataDir: string | null;
-  maxConnections: number;
-}): Promise<EmbeddedPostgres> {
+export function startEmbeddedPostgres(options: { dataDir: string | null; maxConnections: number }): EmbeddedPostgres {
   const dataDir = options.dataDir === null ? null : resolve(options.dataDir);
   const releaseLock = dataDir === null ? () => {} : lockDataDir(dataDir);
-  let db: PGlite | undefined;
-  let server: PGLiteSocketServer | undefined;
-  // A short path of our own: socket paths are limited to ~107 bytes.
-  const socketDir = mkdtempSync(join(tmpdir(), "tenantry-pg-"));
+  let socketDir: string | undefined;
+  let worker: Worker;
   try {
-    if (dataDir !== null) await seedFromTemplate(join(dataDir, "pgdata"));
-    db = await PGlite.create(dataDir === null ? undefined : join(dataDir, "pgdata"));
-    server = new PGLiteSocketServer({
-      db,
-      path: join(socketDir, ".s.PGSQL.5432"),
-      maxConnections: options.maxConnections,
+    // A short path of our own: socket paths are limited to ~107 bytes.
+    socketDir = mkdtempSync(join(tmpdir(), "tenantry-pg-"));
+    worker = new Worker(new URL("./embedded-worker.js", import.meta.url), {
+      workerData: {
+        pgdata: dataDir === null ? null : join(dataDir, "pgdata"),
+        socketPath: join(socketDir, ".s.PGSQL.5432"),
+        maxConnections: options.maxConnections,
+      },
     });
-    await server.start();
   } catch (error) {
-    await server?.stop().catch(() => {});
-    await db?.close().catch(() => {});
-    rmSync(socketDir, { recursive: true, force: true });
+    if (socketDir) rmSync(socketDir, { recursive: true, force: true });
     releaseLock();
     throw error;
   }
-  const started = { db, server };
+  const sockets = socketDir;
+
   let closing: Promise<void> | undefined;
+  let state: "starting" | "running" | "failed" = "starting";
+  const exited = new Promise<void>((resolveExit) => worker.once("exit", () => resolveExit()));
+  /** Once it runs, its end (other than by `close`) is as fatal as an error of PGlite in this thread would be. */
+  const fatal = (error: Error) => {
+    if (state === "running" && !closing) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  };
+  const ready = new Promise<void>((resolveReady, rejectReady) => {
+    const fail = (error: Error) => {
+      state = "failed";
+      rejectReady(error);
+    };
+    worker.on("message", (message: WorkerMessage) => {
+      if (state !== "starting") return;
+      if (message.ready) {
+        state = "running";
+        resolveReady();
+      } else if ("failed" in message) fail(asError(message.failed));
+    });
+    worker.on("error", (error) => (state === "starting" ? fail(error) : fatal(error)));
+    void exited.then(() =>
+      state === "starting"
+        ? fail(new Error("The embedded database stopped while starting."))
+        : fatal(new Error("The embedded database stopped.")),
+    );
+  });
+  // Whoever awaits `ready` sees a failure; nobody awaiting it yet is no unhandled rejection.
+  ready.catch(() => {});
+
   return {
-    url: `postgres://postgres@${encodeURIComponent(socketDir)}:5432/postgres`,
+    url: `postgres://postgres@${encodeURIComponent(sockets)}:5432/postgres`,
     dataDir,
+    maxConnections: options.maxConnections,
+    ready,
     close() {
       closing ??= (async () => {
         try {
-          await started.server.stop();
-          await started.db.close();
+          const closed = new Promise<WorkerMessage | undefined>((resolveClosed) => {
+            worker.on("message", (message: WorkerMessage) => {
+              if (message.closed) resolveClosed(message);
+            });
+            void exited.then(() => resolveClosed(undefined));
+          });
+          worker.postMessage("close");
+          const answer = await closed;
+          await exited;
+          if (answer?.failed) throw asError(answer.failed);
         } finally {
-          rmSync(socketDir, { recursive: true, force: true });
+          rmSync(sockets, { recursive: true, force: true });
           releaseLock();
         }
       })();
       return closing;
     },
   };
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
 }
 
 /**
@@ -121,53 +167,4 @@ function isRunning(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-/**
- * A new data directory starts as a copy of a freshly initialised cluster
- * instead of running initdb (seconds in WebAssembly; a copy and a resume take
- * a fraction of that). The template is made once per PGlite build, by initdb
- * in a directory of its own that is renamed into place only when complete,
- * and kept in this package's `node_modules/.cache`. Nothing but initdb's
- * output is in it: the database itself is then migrated as always. Where the
- * template cannot be made (a read-only install), initdb runs in place as
- * before.
- */
-async function seedFromTemplate(pgdata: string): Promise<void> {
-  if (existsSync(pgdata) && readdirSync(pgdata).length > 0) return;
-  let template: string;
-  try {
-    template = await clusterTemplate();
-  } catch {
-    return;
-  }
-  const partial = `${pgdata}.copying-${process.pid}`;
-  rmSync(partial, { recursive: true, force: true });
-  // A copy-on-write clone where the file system can (btrfs, XFS), else a plain copy.
-  cpSync(template, partial, { recursive: true, mode: constants.COPYFILE_FICLONE });
-  rmSync(pgdata, { recursive: true, force: true });
-  renameSync(partial, pgdata);
-}
-
-async function clusterTemplate(): Promise<string> {
-  const pglite = fileURLToPath(import.meta.resolve("@electric-sql/pglite"));
-  const key = createHash("sha256").update(pglite).digest("hex").slice(0, 16);
-  const cache = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules", ".cache", "tenantry-pglite");
-  const template = join(cache, `initdb-${key}`);
-  if (existsSync(join(template, "PG_VERSION"))) return template;
-  mkdirSync(cache, { recursive: true });
-  const building = mkdtempSync(join(cache, "building-"));
-  try {
-    const db = await PGlite.create(join(building, "pgdata"));
-    await db.close();
-    try {
-      renameSync(join(building, "pgdata"), template);
-    } catch (error) {
-      // Another process made it first: use theirs.
-      if (!existsSync(join(template, "PG_VERSION"))) throw error;
-    }
-  } finally {
-    rmSync(building, { recursive: true, force: true });
-  }
-  return template;
 }

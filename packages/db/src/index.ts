@@ -12,13 +12,16 @@ export {
 } from "@mikro-orm/postgresql";
 export { type ConnectionOptions, ormConfig } from "./config.js";
 export {
+  beginOpenDatabase,
   type Database,
   type DatabaseTarget,
   describeTarget,
   type OpenDatabaseOptions,
+  type OpeningDatabase,
   openDatabase,
   resolveDatabaseTarget,
 } from "./database.js";
+export { EMBEDDED_POOL_SIZE, type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded.js";
 export * from "./entities/index.js";
 export { newId } from "./ids.js";
 export { migrationsList } from "./migrations/index.js";

@@ -184,7 +184,7 @@ describe.each(await availableTestBackends())("migrations upgrade a database that
     return tables;
   }
 
-  const migrate = (to: string) => db.orm.getMigrator().up({ to });
+  const migrate = async (to: string) => (await db.migrator()).up({ to });
 
   for (const [index, migration] of migrationsList.entries()) {
     const previous = migrationsList[index - 1];
@@ -274,6 +274,49 @@ describe.each(await availableTestBackends())("migrations upgrade a database that
       }
     });
   }
+});
+
+describe.each(await availableTestBackends())("opening a database migrates only what is missing (%s)", (backend) => {
+  let testDb: TestDatabase;
+  beforeAll(async () => {
+    testDb = await createTestDatabase(backend);
+  });
+  afterAll(async () => {
+    await testDb?.drop();
+  });
+
+  /** Opens the database (migrating it), closes it, and returns the statements the ORM sent meanwhile. */
+  async function openAndClose(): Promise<string[]> {
+    const statements: string[] = [];
+    const db = await openDatabase(testDb.target, { poolSize: 1, onQuery: (sql) => statements.push(sql) });
+    const applied = await db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ name: string }[]>("select name from mikro_orm_migrations order by id");
+    await db.close();
+    expect(applied.map((row) => row.name)).toEqual(migrationsList.map((m) => m.name));
+    return statements;
+  }
+
+  it("applies the migrations a database lacks, and checks an up-to-date one with a single query", async () => {
+    const older = migrationsList.at(-2)?.name;
+    const partial = await openDatabase(testDb.target, { poolSize: 1, migrate: false });
+    try {
+      expect((await (await partial.migrator()).up({ to: older })).length).toBe(migrationsList.length - 1);
+    } finally {
+      await partial.close();
+    }
+
+    // The newest migration is applied (openAndClose checks the table) by the migrator.
+    const upgrade = await openAndClose();
+    expect(upgrade.some((sql) => sql.includes("information_schema"))).toBe(true);
+
+    const again = await openAndClose();
+    expect(again).toEqual([
+      'select name from "public"."mikro_orm_migrations"',
+      "select name from mikro_orm_migrations order by id",
+    ]);
+  });
 });
 
 /** MikroORM's column types as PostgreSQL's `format_type` names them. */

@@ -169,10 +169,10 @@ export class EmailDelivery implements InvitationMailbox {
     this.passes.notify();
   }
 
-  /** Polls for due retries (and for deliveries other processes left behind). */
-  start(): void {
+  /** Polls for due retries (and for deliveries other processes left behind); the first pass after `firstPassAfterMs`. */
+  start(firstPassAfterMs = 0): void {
     this.dueAll();
-    this.passes.start();
+    this.passes.start(firstPassAfterMs);
   }
 
   /** Stops polling and waits for the pass in flight. */

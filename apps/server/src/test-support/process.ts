@@ -15,15 +15,24 @@ export function entryArgs(entry: "main" | "cli"): string[] {
 }
 
 /** Runs the real entry point in a child process, as `npm start` does; `nodeArgs` go before it (e.g. `--import` a probe). */
-export function spawnServer(
-  env: Record<string, string>,
-  nodeArgs: string[] = [],
-): {
+export function spawnServer(env: Record<string, string>, nodeArgs: string[] = []): SpawnedServer {
+  return spawnNode([...nodeArgs, ...entryArgs("main")], env);
+}
+
+/** Runs a built entry point (`main`, e.g. the bundle `npm start` runs) in a child process. */
+export function spawnBuiltServer(main: string, env: Record<string, string>): SpawnedServer {
+  return spawnNode([main], env);
+}
+
+export interface SpawnedServer {
   child: ChildProcess;
   output: () => string;
+  /** Where it listens, once it says so; rejects if it exits first. */
   url: Promise<string>;
-} {
-  const child = spawn(process.execPath, [...nodeArgs, ...entryArgs("main")], {
+}
+
+function spawnNode(args: string[], env: Record<string, string>): SpawnedServer {
+  const child = spawn(process.execPath, args, {
     cwd: serverDir,
     env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -103,9 +103,9 @@ export class WebhookDelivery {
     this.passes.notify();
   }
 
-  /** Polls for due retries and for deliveries that other processes enqueued or left behind. */
-  start(): void {
-    this.passes.start();
+  /** Polls for due retries and for deliveries that other processes enqueued or left behind; the first pass after `firstPassAfterMs`. */
+  start(firstPassAfterMs = 0): void {
+    this.passes.start(firstPassAfterMs);
   }
 
   /** Stops polling and waits for the pass in flight. */

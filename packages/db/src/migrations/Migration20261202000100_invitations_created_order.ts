@@ -7,7 +7,7 @@ import { Migration } from "@mikro-orm/migrations";
  * list already has `invitations_tenant_created_idx`, and the audit trail
  * both of its orders (`audit_events_tenant_time_idx`, `audit_events_time_idx`).
  */
-export class Migration20261216000100_invitations_created_order extends Migration {
+export class Migration20261202000100_invitations_created_order extends Migration {
   override async up(): Promise<void> {
     this.addSql("create index invitations_created_idx on invitations (created_at, id);");
   }
