@@ -21,8 +21,10 @@ import { median, round } from "./stats.js";
  *   node --import tsx src/compare.ts --b-flags=--import=/tmp/variant.mjs
  */
 const usage = `compare.ts [options]
-  --a DIR          checkout whose apps/server/dist/main.js is A (default: this one)
+  --a DIR          checkout whose built server is A (default: this one)
   --b DIR          checkout whose build is B (default: the same as A)
+  --main PATH      the server inside each checkout (default apps/server/dist/bundle/main.js, what npm start runs;
+                   --a-main / --b-main set one side's)
   --a-flags FLAGS  node flags for A, space-separated
   --b-flags FLAGS  node flags for B, space-separated
   --path PATH      a path to load, repeatable (default /api/user-roles/ and /trpc/role.list)
@@ -36,6 +38,9 @@ const { values } = parseArgs({
   options: {
     a: { type: "string", default: here },
     b: { type: "string" },
+    main: { type: "string", default: "apps/server/dist/bundle/main.js" },
+    "a-main": { type: "string" },
+    "b-main": { type: "string" },
     "a-flags": { type: "string", default: "" },
     "b-flags": { type: "string", default: "" },
     path: { type: "string", multiple: true },
@@ -54,8 +59,18 @@ if (values.help) {
 const postgresUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const secretKey = randomBytes(32).toString("hex");
 const sides = [
-  { name: "A", dir: resolve(values.a), flags: values["a-flags"].split(" ").filter(Boolean) },
-  { name: "B", dir: resolve(values.b ?? values.a), flags: values["b-flags"].split(" ").filter(Boolean) },
+  {
+    name: "A",
+    dir: resolve(values.a),
+    main: values["a-main"] ?? values.main,
+    flags: values["a-flags"].split(" ").filter(Boolean),
+  },
+  {
+    name: "B",
+    dir: resolve(values.b ?? values.a),
+    main: values["b-main"] ?? values.main,
+    flags: values["b-flags"].split(" ").filter(Boolean),
+  },
 ];
 const paths = values.path?.length ? values.path : ["/api/user-roles/", "/trpc/role.list"];
 const settings = {
@@ -65,7 +80,7 @@ const settings = {
 };
 
 async function start(side: (typeof sides)[number], databaseUrl: string): Promise<ServerProcess> {
-  const main = join(side.dir, "apps", "server", "dist", "main.js");
+  const main = join(side.dir, side.main);
   if (!existsSync(main)) throw new Error(`${main} is missing: build that checkout first`);
   const cwd = mkdtempSync(join(tmpdir(), "tenantry-compare-"));
   onCleanup(() => rmSync(cwd, { recursive: true, force: true }));
@@ -115,7 +130,7 @@ try {
       }
     }
   }
-  print(`A: ${sides[0]?.dir} ${sides[0]?.flags.join(" ")}\nB: ${sides[1]?.dir} ${sides[1]?.flags.join(" ")}`);
+  for (const side of sides) print(`${side.name}: ${join(side.dir, side.main)} ${side.flags.join(" ")}`);
   print("path                  A req/s  B req/s  B/A   A CPU ms  B CPU ms  B/A");
   for (const path of paths) {
     const of = (name: string, pick: (run: LoadRun) => number) => median((runs.get(`${name} ${path}`) ?? []).map(pick));

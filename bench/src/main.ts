@@ -18,7 +18,8 @@ import { round, spread } from "./stats.js";
 
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const root = resolve(benchDir, "..");
-const SERVER_MAIN = join(root, "apps", "server", "dist", "main.js");
+/** What `npm start` runs: the bundled server (apps/server/scripts/bundle.mjs). */
+const SERVER_MAIN = join(root, "apps", "server", "dist", "bundle", "main.js");
 const FLOOR_MAIN = join(benchDir, "src", "floor.mjs");
 const MAIN_TENANT = { users: 50, assignments: 60 };
 const SMALL_SCALE = 100;
