@@ -13,6 +13,7 @@ interface KnexClient {
 /** The parts of MikroORM's connection used here (`executeQuery` logs the statement like every other). */
 interface LoggingConnection {
   getKnex(): { client: KnexClient };
+  getPlatform(): { formatQuery(sql: string, params: readonly unknown[]): string };
   logger: { isEnabled(namespace: "query"): boolean };
   executeQuery<T>(query: string, run: () => Promise<T>, context?: Record<string, unknown>): Promise<T>;
 }
@@ -23,7 +24,7 @@ const prepared = new Map<string, { name: string; text: string }>();
 /**
  * Pools whose connections share one server session (the embedded PGlite
  * serves all of them from one): a named statement prepared on one would
- * collide on the next, so they run statements unnamed (still parameterized).
+ * collide on the next, so they run statements as simple queries (see runStatement).
  */
 const sharedSessionPools = new WeakSet<object>();
 
@@ -65,15 +66,22 @@ export async function runStatement<Row>(em: EntityManager, sql: string, values: 
   const { name, text } = prepare(sql);
   const connection = em.getConnection() as unknown as LoggingConnection;
   const pool = connection.getKnex().client;
-  const transaction = em.getTransactionContext() as unknown as { client: KnexClient } | undefined;
+  // The em's own transaction only. `getTransactionContext()` on the global em asks MikroORM's async
+  // context, which a timer or a background pass started inside some transaction carries on after that
+  // transaction ended: the statement would then run on a connection already back in the pool.
+  const transaction = (em as unknown as { transactionContext?: { client: KnexClient } }).transactionContext;
   // The transaction's client always hands out the transaction's one connection, and never releases it.
   const client = transaction ? transaction.client : pool;
   const named = !sharedSessionPools.has(pool);
   const run = async () => {
     const pooled = await client.acquireConnection();
     try {
-      const statement = named ? { name, text, values: [...values] } : { text, values: [...values] };
-      return (await pooled.query(statement)).rows as Row[];
+      if (named) return (await pooled.query({ name, text, values: [...values] })).rows as Row[];
+      // One session serves every connection (embedded PGlite): the server runs each connection's messages
+      // as they arrive, so the extended protocol's parse, bind and execute of one connection can be split
+      // by another's, which replaces or drops the unnamed statement ("unnamed prepared statement does not
+      // exist"). A simple query is one message: the values go in as literals, as MikroORM's `execute` does.
+      return (await pooled.query(connection.getPlatform().formatQuery(sql, values))).rows as Row[];
     } finally {
       await client.releaseConnection(pooled);
     }
